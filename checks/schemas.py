@@ -1,0 +1,105 @@
+"""Stage 2 of validation: one pandera schema per input kind, vectorised checks only.
+
+Types, required (not nullable) columns and code-table membership come from
+config/mappings/<kind>.toml and config/codes.toml; the value checks below are the rules a
+row must meet to enter the warehouse. (Suspicious-but-possible values are not rejected
+here: they are plausibility flags, computed later on every reading.)
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandera.polars as pa
+import polars as pl
+
+from checks.casting import POLARS_TYPES
+from checks.mappings import load_mapping
+from readq.config import load_toml
+
+PERIOD_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+DIGITS_PATTERN = r"^\d{1,2}(\.\d)?$"   # 抄表位数 such as 6.2
+
+# Rules beyond type/required/code table, per kind and column. Calendar facts and physics
+# (registers and counts are never negative), not tunable thresholds.
+EXTRA_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
+    "readings": {
+        "period": [pa.Check.str_matches(PERIOD_PATTERN)],
+        "last_read": [pa.Check.ge(0)],
+        "this_read": [pa.Check.ge(0)],
+        "multiplier": [pa.Check.gt(0)],
+        "plan_day": [pa.Check.in_range(1, 31)],
+        "route_seq": [pa.Check.ge(0)],
+        "digits": [pa.Check.str_matches(DIGITS_PATTERN)],
+        "customer_no": [pa.Check.str_length(min_value=1)],
+        "meter_no": [pa.Check.str_length(min_value=1)],
+    },
+    "review_findings": {"period": [pa.Check.str_matches(PERIOD_PATTERN)]},
+    "field_anomalies": {"period": [pa.Check.str_matches(PERIOD_PATTERN)]},
+    "assignments": {
+        "period": [pa.Check.str_matches(PERIOD_PATTERN)],
+        "held_since": [pa.Check.str_matches(PERIOD_PATTERN)],
+        "plan_day": [pa.Check.in_range(1, 31)],
+        "customer_count": [pa.Check.ge(0)],
+    },
+    "customers": {
+        "period": [pa.Check.str_matches(PERIOD_PATTERN)],
+        "multiplier": [pa.Check.gt(0)],
+        "contract_capacity": [pa.Check.ge(0)],
+        "digits": [pa.Check.str_matches(DIGITS_PATTERN)],
+    },
+}
+
+
+@cache
+def _schema(kind: str, codes_version: int) -> pa.DataFrameSchema:
+    mapping = load_mapping(kind)
+    codes = load_toml("codes.toml")
+    columns = {}
+    for spec in mapping.columns.values():
+        checks = list(EXTRA_CHECKS.get(kind, {}).get(spec.name, []))
+        if spec.codes:
+            checks.append(pa.Check.isin(sorted(codes[spec.codes])))
+        required = spec.required or spec.name == "period"   # period is filled from the delivery
+        columns[spec.name] = pa.Column(POLARS_TYPES[spec.type], checks=checks, nullable=not required)
+    return pa.DataFrameSchema(columns, name=f"{kind}_schema", strict=False, coerce=False)
+
+
+def schema_for(kind: str) -> pa.DataFrameSchema:
+    return _schema(kind, id(load_toml("codes.toml")))
+
+
+def validate(kind: str, typed: pl.DataFrame, source_rows: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows that pass, failures in long form keyed by _source_row).
+
+    Schema-level failures (a null index) mean the frame itself is wrong: they raise.
+    """
+    try:
+        schema_for(kind).validate(typed, lazy=True)
+        return typed, _empty_failures()
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    schema_level = cases.filter(pl.col("index").is_null())
+    if schema_level.height:
+        raise RuntimeError(f"{kind} frame does not fit its schema: {schema_level.to_dicts()[:3]}")
+    failures = cases.select(
+        pl.col("index").cast(pl.Int64),
+        pl.col("column").alias("column_name"),
+        pl.col("check").alias("check_name"),
+        pl.col("failure_case").cast(pl.String).alias("raw_value"),
+    )
+    positions = failures["index"]
+    failures = failures.with_columns(
+        source_rows.gather(positions).alias("_source_row")
+    ).select("_source_row", "column_name", "check_name", "raw_value")
+    good = (
+        typed.with_row_index("_pos")
+        .filter(~pl.col("_pos").cast(pl.Int64).is_in(positions.unique().implode()))
+        .drop("_pos")
+    )
+    return good, failures
+
+
+def _empty_failures() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_source_row": pl.Int64, "column_name": pl.String, "check_name": pl.String,
+                                "raw_value": pl.String})

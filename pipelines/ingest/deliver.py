@@ -1,0 +1,224 @@
+"""One file in, every row accounted for: loaded into core, or quarantined with its reason,
+or the whole file rejected with a message. Also: the delivery registry, duplicates and
+supersession. Callers own the transaction (a month partition, or one CLI file)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from checks.casting import SOURCE_ROW, cast_frame
+from checks.mappings import load_mapping
+from checks.schemas import validate
+from pipelines.ingest.classify import classify
+from pipelines.ingest.errors import FileRejected
+from pipelines.ingest.period import decide_period
+from pipelines.ingest.readers import SheetTable, read_file
+from readq.config import config_dir, config_version
+
+
+@dataclass
+class DeliveryResult:
+    file: str
+    sheet: str | None = None
+    kind: str | None = None
+    period: str | None = None
+    status: str = "rejected"        # loaded | superseded (loaded, replacing an earlier delivery) | duplicate | rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    message: str = ""
+    delivery_id: str | None = None
+    supersedes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def record_config_version(conn: duckdb.DuckDBPyConnection) -> str:
+    version = config_version()
+    known = conn.execute("select 1 from ops.config_versions where config_version = ?", [version]).fetchall()
+    if not known:
+        root = config_dir()
+        files = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.toml"))}
+        conn.execute("insert into ops.config_versions values (?, ?, ?)", [version, datetime.now(), json.dumps(files)])
+    return version
+
+
+def _registry_status(conn: duckdb.DuckDBPyConnection, delivery_id: str) -> str | None:
+    rows = conn.execute("select status from ops.deliveries where delivery_id = ?", [delivery_id]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height == 0:
+        return
+    conn.register("_frame", frame)
+    try:
+        conn.execute(f"insert into {table} by name select * from _frame")
+    finally:
+        conn.unregister("_frame")
+
+
+def _record(conn: duckdb.DuckDBPyConnection, res: DeliveryResult, *, path: Path, sha: str, size: int,
+            version: str, encoding: str | None = None, period_source: str | None = None,
+            scope: str | None = None, unmapped: list[str] | None = None) -> None:
+    conn.execute("delete from ops.deliveries where delivery_id = ? and status = 'rejected'", [res.delivery_id])
+    conn.execute(
+        """insert into ops.deliveries (delivery_id, file_name, source_path, sha256, size_bytes, sheet, kind,
+               period, period_source, scope, encoding, status, rows_read, rows_loaded, rows_quarantined,
+               rows_skipped, unmapped_columns, message, config_version, received_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [res.delivery_id, path.name, str(path), sha, size, res.sheet, res.kind, res.period, period_source,
+         scope, encoding, "loaded" if res.status == "superseded" else res.status, res.rows_read,
+         res.rows_loaded, res.rows_quarantined, res.rows_skipped, unmapped or [], res.message, version,
+         datetime.now()],
+    )
+
+
+def _scope(frame: pl.DataFrame, scope_columns: tuple[str, ...]) -> str:
+    parts = []
+    for column in scope_columns:
+        if column in frame.columns:
+            values = frame[column].drop_nulls().unique().sort().to_list()
+            parts.append("+".join(str(v) for v in values) or "*")
+    return "|".join(parts) or "*"
+
+
+def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
+                sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
+    headers = [c for c in table.frame.columns if c != SOURCE_ROW]
+    match = classify(headers, path.name, kind)
+    mapping = load_mapping(match.kind)
+    res.kind = match.kind
+    canonical = table.frame.select(
+        pl.col(SOURCE_ROW), *[pl.col(h).alias(c) for h, c in match.columns.items()]
+    )
+    res.period, period_source = decide_period(canonical, mapping.period_columns, path.name, period)
+    res.rows_read = canonical.height
+    res.rows_skipped = len(table.skipped)
+    if canonical.height == 0:
+        raise FileRejected("the file has a header but no data rows")
+
+    typed, cast_failures = cast_frame(canonical, mapping)
+    # every row belongs to the delivery's month; a row stating another month is quarantined
+    typed = typed.with_columns(pl.col("period").fill_null(res.period))
+    other_month = typed.filter(pl.col("period") != res.period).select(
+        SOURCE_ROW, pl.lit("period").alias("column_name"),
+        pl.lit(f"period_matches_delivery({res.period})").alias("check_name"), pl.col("period").alias("raw_value"))
+    cast_failures = pl.concat([cast_failures, other_month])
+    bad_rows = cast_failures[SOURCE_ROW].unique().implode()
+    castable = typed.filter(~pl.col(SOURCE_ROW).is_in(bad_rows))
+    good, check_failures = validate(match.kind, castable.drop(SOURCE_ROW), castable[SOURCE_ROW])
+    good_rows = castable[SOURCE_ROW].filter(
+        ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode()))
+    good = good.with_columns(good_rows.alias(SOURCE_ROW))
+
+    failures = pl.concat([
+        cast_failures.with_columns(pl.lit("cast").alias("stage")),
+        check_failures.with_columns(pl.lit("validate").alias("stage")),
+    ])
+    res.rows_loaded = good.height
+    res.rows_quarantined = failures[SOURCE_ROW].n_unique()
+
+    lineage = [pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(table.sheet, pl.String).alias("sheet"),
+               pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row")]
+    extras = (pl.struct([pl.col(h) for h in match.unmapped]).struct.json_encode() if match.unmapped
+              else pl.lit(None, pl.String))
+    raw_cols = [pl.col(h).alias(c) for h, c in match.columns.items() if c != "period"]
+    raw_period = next((pl.col(h) for h, c in match.columns.items() if c == "period"), pl.lit(None, pl.String))
+    _insert_frame(conn, f"raw.{match.kind}", table.frame.select(
+        *lineage, raw_period.alias("period"), *raw_cols, extras.alias("extras")))
+    _insert_frame(conn, f"core.{match.kind}", good.select(
+        *lineage, pl.exclude(SOURCE_ROW)))
+    _insert_frame(conn, "quarantine.rows", failures.select(
+        pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(match.kind).alias("kind"),
+        pl.lit(res.period).alias("period"), pl.lit(table.sheet, pl.String).alias("sheet"),
+        pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
+        "raw_value", pl.format("{} failed {} (value {})", "column_name", "check_name",
+                               pl.col("raw_value").fill_null("∅")).alias("message")))
+
+    scope = _scope(good if good.height else typed, mapping.scope_columns)
+    earlier = conn.execute(
+        """select delivery_id from ops.deliveries where kind = ? and period = ? and scope = ?
+           and status = 'loaded' and delivery_id <> ?""",
+        [match.kind, res.period, scope, res.delivery_id]).fetchall()
+    res.supersedes = [r[0] for r in earlier]
+    for (old,) in earlier:
+        conn.execute(f"delete from core.{match.kind} where delivery_id = ?", [old])
+        conn.execute("update ops.deliveries set status = 'superseded', superseded_by = ? where delivery_id = ?",
+                     [res.delivery_id, old])
+    res.status = "superseded" if earlier else "loaded"
+    parts = [f"{res.rows_loaded} rows loaded"]
+    if res.rows_quarantined:
+        parts.append(f"{res.rows_quarantined} quarantined")
+    if res.rows_skipped:
+        parts.append(f"{res.rows_skipped} skipped (title/blank/totals)")
+    if match.unmapped:
+        parts.append(f"extra columns kept in raw: {', '.join(match.unmapped)}")
+    if earlier:
+        parts.append(f"supersedes {', '.join(res.supersedes)}")
+    res.message = "; ".join(parts)
+    _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
+            period_source=period_source, scope=scope, unmapped=match.unmapped)
+
+
+def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None = None,
+                period: str | None = None, sheet: str | None = None) -> list[DeliveryResult]:
+    """Ingest one file (each sheet a delivery). Never raises for bad input: rejects and records."""
+    path = Path(path)
+    version = record_config_version(conn)
+    sha, size = file_sha256(path), path.stat().st_size
+    try:
+        tables = read_file(path, sheet)
+    except FileRejected as exc:
+        res = DeliveryResult(file=path.name, sheet=sheet, kind=kind, message=str(exc), delivery_id=sha[:16])
+        _record(conn, res, path=path, sha=sha, size=size, version=version)
+        return [res]
+    multi = len(tables) > 1 or sheet is not None
+    results = []
+    for table in tables:
+        delivery_id = sha[:16] + (f":{table.sheet}" if multi and table.sheet else "")
+        res = DeliveryResult(file=path.name, sheet=table.sheet, delivery_id=delivery_id)
+        if _registry_status(conn, delivery_id) in ("loaded", "superseded"):
+            old = conn.execute("select kind, period, rows_read, rows_loaded, rows_quarantined from ops.deliveries "
+                               "where delivery_id = ?", [delivery_id]).fetchall()[0]
+            res.kind, res.period, res.rows_read, res.rows_loaded, res.rows_quarantined = old
+            res.status, res.message = "duplicate", f"already delivered as {delivery_id}; nothing changed"
+            results.append(res)
+            continue
+        try:
+            _load_table(conn, table, res, path=path, sha=sha, size=size, version=version, kind=kind, period=period)
+        except FileRejected as exc:
+            res.status, res.message = "rejected", str(exc)
+            res.rows_loaded = res.rows_quarantined = 0
+            _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding)
+        results.append(res)
+    return results
+
+
+def archive_file(path: Path, archive_root: Path, period: str | None) -> Path:
+    """Move a processed file out of the landing folder (never overwriting an archived file)."""
+    target_dir = archive_root / (period or "unknown")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    if target.exists():
+        target = target_dir / f"{path.stem}.{file_sha256(path)[:8]}{path.suffix}"
+    shutil.move(str(path), target)
+    return target

@@ -1,0 +1,192 @@
+"""Read an export file into text columns, whatever its format and encoding.
+
+CSV in UTF-8, UTF-8 with BOM or GBK/GB18030 (detected, not configured); XLSX and XLS
+(every sheet, or a chosen one). Title rows above the header, blank rows and totals rows
+are skipped and recorded. Every kept row carries `_source_row`: its 1-based line (CSV) or
+row (Excel) number in the file, so any number can be traced back to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from checks.mappings import all_mappings, normalize_header
+from pipelines.ingest.errors import FileRejected
+
+HEADER_SEARCH_ROWS = 15          # the header must be within the first rows
+MIN_HEADER_MATCHES = 3           # known aliases a row needs to count as the header
+TOTALS_WORDS = re.compile(r"^(合计|总计|小计|共计|total|sum)\b", re.IGNORECASE)
+SOURCE_ROW = "_source_row"
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+CSV_SUFFIXES = {".csv", ".txt"}
+
+
+@dataclass
+class SheetTable:
+    """One table found in a file: its text columns named by the file's own headers."""
+
+    sheet: str | None
+    frame: pl.DataFrame
+    header_row: int
+    encoding: str | None = None
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
+
+
+def known_aliases() -> set[str]:
+    return {alias for m in all_mappings().values() for alias in m.alias_index()}
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Detect UTF-8 (with or without BOM) or GB18030 (a superset of GBK); strict, never guessed."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            f"cannot decode the file as UTF-8 or GBK/GB18030 (invalid bytes at offset {exc.start}); "
+            "re-export it as CSV (UTF-8 or GBK) or XLSX"
+        ) from None
+
+
+def find_header(rows: Iterable[list[str | None]]) -> int:
+    """0-based index of the first row that looks like a header of a known kind."""
+    aliases = known_aliases()
+    for i, row in enumerate(rows):
+        if i >= HEADER_SEARCH_ROWS:
+            break
+        hits = sum(1 for cell in row if cell is not None and normalize_header(cell) in aliases)
+        if hits >= MIN_HEADER_MATCHES:
+            return i
+    raise FileRejected(
+        f"no header row found in the first {HEADER_SEARCH_ROWS} rows: no row has at least "
+        f"{MIN_HEADER_MATCHES} known column names (see config/mappings/*.toml for the names we know)"
+    )
+
+
+def _unique_headers(cells: list[str | None]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, cell in enumerate(cells):
+        name = (str(cell).strip() if cell is not None else "") or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}#{seen[name]}"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def _drop_blank_and_totals(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    data_cols = [c for c in frame.columns if c != SOURCE_ROW]
+    cleaned = [pl.col(c).str.strip_chars().replace("", None) for c in data_cols]
+    blank = pl.all_horizontal([c.is_null() for c in cleaned])
+    first_value = pl.coalesce(cleaned)
+    totals = ~blank & first_value.str.contains(TOTALS_WORDS.pattern).fill_null(False)
+    marked = frame.with_columns(_blank=blank, _totals=totals)
+    skipped_blank = marked.filter(pl.col("_blank"))[SOURCE_ROW].to_list()
+    skipped_totals = marked.filter(pl.col("_totals"))[SOURCE_ROW].to_list()
+    kept = marked.filter(~pl.col("_blank") & ~pl.col("_totals")).drop("_blank", "_totals")
+    skipped = [(r, "blank row") for r in skipped_blank] + [(r, "totals row") for r in skipped_totals]
+    return kept, sorted(skipped)
+
+
+def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int) -> list[tuple[int, str]]:
+    out = []
+    for i in range(header_idx):
+        reason = "blank row" if all(c is None or not str(c).strip() for c in rows[i]) else "title row"
+        out.append((first_row_no + i, reason))
+    return out
+
+
+def read_csv(path: Path) -> SheetTable:
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected("the file is empty")
+    text, encoding = decode_bytes(data)
+    head_lines = text.splitlines()[:HEADER_SEARCH_ROWS]
+    head_rows: list[list[str | None]] = [list(r) for r in csv.reader(head_lines)]
+    header_idx = find_header(head_rows)
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            skip_rows=header_idx,
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.ComputeError as exc:
+        raise FileRejected(f"the CSV structure is broken: {str(exc).splitlines()[0]}") from None
+    headers = _unique_headers(list(frame.row(0)) if frame.height else head_rows[header_idx])
+    frame = frame.slice(1)
+    frame.columns = headers
+    # line numbers: header at line header_idx+1 (1-based), data rows follow it one per line
+    frame = frame.with_row_index(SOURCE_ROW, offset=header_idx + 2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    frame, skipped = _drop_blank_and_totals(frame)
+    skipped = _title_rows(head_rows, header_idx, 1) + skipped
+    return SheetTable(sheet=None, frame=frame, header_row=header_idx + 1, encoding=encoding, skipped=skipped)
+
+
+def sheet_names(path: Path) -> list[str]:
+    try:
+        return list(fastexcel.read_excel(str(path)).sheet_names)
+    except Exception as exc:  # calamine raises its own error types
+        raise FileRejected(f"cannot open the workbook: {exc}") from None
+
+
+def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
+    try:
+        loaded = fastexcel.read_excel(str(path)).load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0)
+        raw = loaded.to_polars()
+    except Exception as exc:
+        raise FileRejected(f"cannot read sheet {sheet!r}: {exc}") from None
+    if raw.height == 0:
+        raise FileRejected(f"sheet {sheet!r} is empty")
+    rows = [list(raw.row(i)) for i in range(min(raw.height, HEADER_SEARCH_ROWS))]
+    header_idx = find_header(rows)
+    frame = raw.slice(header_idx + 1)
+    frame.columns = _unique_headers(rows[header_idx])
+    frame = frame.with_row_index(SOURCE_ROW, offset=header_idx + 2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    frame, skipped = _drop_blank_and_totals(frame)
+    skipped = _title_rows(rows, header_idx, 1) + skipped
+    return SheetTable(sheet=sheet, frame=frame, header_row=header_idx + 1, encoding=None, skipped=skipped)
+
+
+def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:
+    """Every table in the file (one per sheet for workbooks; `sheet` picks one)."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise FileRejected(f"file not found: {path}")
+    if suffix in CSV_SUFFIXES:
+        return [read_csv(path)]
+    if suffix in EXCEL_SUFFIXES:
+        names = sheet_names(path)
+        if sheet is not None:
+            if sheet not in names:
+                raise FileRejected(f"sheet {sheet!r} not in the workbook (sheets: {', '.join(names)})")
+            names = [sheet]
+        tables = []
+        for name in names:
+            try:
+                tables.append(read_excel_sheet(path, name))
+            except FileRejected:
+                if len(names) == 1:
+                    raise
+                # a cover or notes sheet without a table: the other sheets still load
+        if not tables:
+            raise FileRejected("no sheet of the workbook holds a table with a recognised header")
+        return tables
+    raise FileRejected(f"unsupported file type {suffix or '(none)'}: expected .csv, .txt, .xlsx or .xls")
