@@ -1,0 +1,30 @@
+"""published/warehouse: the read-only snapshot the dashboards read (swapped in atomically)."""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.resources import ReadqHome
+from warehouse.publish import publish
+from warehouse.schema import ensure_schema
+
+
+@dg.asset(
+    key=["published", "warehouse"],
+    group_name="published",
+    kinds={"duckdb"},
+    deps=[["marts", "kpi_team_month"]],
+    pool="duckdb",
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def published_warehouse(duckdb: DuckDBResource, readq_home: ReadqHome) -> dg.MaterializeResult:
+    """Copy marts, the delivery registry and quarantine reasons into the dashboards' snapshot."""
+    target = readq_home.paths.published
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        result = publish(conn, target)
+    return dg.MaterializeResult(metadata={
+        "path": str(result.path),
+        "size_bytes": result.size_bytes,
+        "tables": dg.MetadataValue.json(result.tables),
+    })

@@ -1,0 +1,11 @@
+"""Build each month's partition on schedule (the landing-folder sensor reacts sooner)."""
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import ingest_month
+from pipelines.defs.kpis.assets import kpi_team_month
+
+month_job = dg.define_asset_job("month_job", selection=[ingest_month, kpi_team_month],
+                                description="Ingest the month's exports and rebuild its marts.")
+
+monthly_schedule = dg.build_schedule_from_partitioned_job(month_job, day_of_month=5, hour_of_day=6)

@@ -1,0 +1,54 @@
+"""Publish a read-only snapshot for the dashboards.
+
+DuckDB allows one writer or many readers per file, across processes, so the dashboards
+never open the pipeline's file: the pipeline copies the published layers (marts, the
+delivery registry, quarantine reasons) into `<snapshot>.next`, closes it, and swaps it in
+with `os.replace` — readers see the old snapshot or the new one, never a partial one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED = {
+    "marts": None,                      # every table
+    "ops": ("deliveries", "config_versions"),
+    "quarantine": ("rows",),
+}
+
+
+@dataclass
+class PublishResult:
+    path: Path
+    tables: dict[str, int]
+    size_bytes: int
+
+
+def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
+    """Copy the published layers from the warehouse open on `conn` into `target`, atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(target.name + ".next")
+    for leftover in (staging, staging.with_name(staging.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    tables: dict[str, int] = {}
+    conn.execute("attach ? as snapshot", [str(staging)])
+    try:
+        for schema, names in PUBLISHED.items():
+            conn.execute(f"create schema if not exists snapshot.{schema}")
+            found = [r[0] for r in conn.execute(
+                "select table_name from duckdb_tables() where database_name = current_database() "
+                "and schema_name = ? order by 1", [schema]).fetchall()]
+            for name in found:
+                if names is not None and name not in names:
+                    continue
+                conn.execute(f"create table snapshot.{schema}.{name} as select * from {schema}.{name}")
+                tables[f"{schema}.{name}"] = conn.execute(
+                    f"select count(*) from snapshot.{schema}.{name}").fetchall()[0][0]
+    finally:
+        conn.execute("detach snapshot")
+    os.replace(staging, target)
+    return PublishResult(path=target, tables=tables, size_bytes=target.stat().st_size)
