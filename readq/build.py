@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -24,10 +25,24 @@ class BuildReport:
     published: str | None = None
 
 
+# In-process runs log to the console at WARNING: the CLI shows progress bars, the UI the details.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+DAGSTER_YAML = """# written by readq: the Dagster instance of this data folder
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1   # DuckDB has one writer: assets in pool "duckdb" run one at a time
+"""
+
+
 def instance_for(data_home: Home) -> dg.DagsterInstance:
     """The Dagster instance under READQ_HOME, so runs made here show in `readq ui`."""
     os.environ.setdefault("DAGSTER_HOME", str(data_home.dagster_home))
-    data_home.dagster_home.mkdir(parents=True, exist_ok=True)
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    if not (dagster_home / "dagster.yaml").exists():
+        (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
     return dg.DagsterInstance.get()
 
 
@@ -44,12 +59,13 @@ def build(data_home: Home, periods: list[str] | None = None,
             progress(f"month {period}", i, len(periods))
         result = dg.materialize([ingest_month, kpi_team_month], partition_key=partition_of(period),
                                 resources=resources, instance=instance, raise_on_error=False,
-                                tags={"readq/trigger": "cli"})
+                                tags={"readq/trigger": "cli"}, run_config=QUIET)
         if not result.success:
             report.failed[period] = _failure_message(result)
     if progress:
         progress("publish", len(periods), len(periods))
-    result = dg.materialize([published_warehouse], resources=resources, instance=instance, raise_on_error=False)
+    result = dg.materialize([published_warehouse], resources=resources, instance=instance, raise_on_error=False,
+                            run_config=QUIET)
     if result.success:
         report.published = str(data_home.published)
     else:

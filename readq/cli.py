@@ -4,6 +4,7 @@
     readq build               ingest every month waiting in the landing folder and publish
     readq serve               start the dashboards on the published snapshot
     readq ui                  open Dagster's own UI on this project
+    readq ingest PATH...      load files now; readq quarantine lists rows that did not load
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from checks.mappings import KINDS
 from readq.config import REPO_ROOT, Home, home, load_toml
 
 console = Console()
@@ -91,6 +93,76 @@ def cmd_build(args: argparse.Namespace) -> int:
     return _build(home().ensure())
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import json
+
+    from readq.ingest import ingest_files, refresh
+    from warehouse.connection import WarehouseBusy
+
+    h = home().ensure()
+    try:
+        with _progress() as progress:
+            results = ingest_files(h, [Path(p) for p in args.paths], kind=args.kind, period=args.period,
+                                   sheet=args.sheet, progress=None if args.json else _callback(progress, "ingest"))
+        touched = {r.period for r in results if r.status in ("loaded", "superseded") and r.period}
+        refreshed = refresh(h, touched) if touched else True
+    except WarehouseBusy as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    except Exception as exc:  # an internal error, not bad input: say so plainly
+        console.print(f"[red]internal error: {type(exc).__name__}: {exc}[/]")
+        return 1
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+    else:
+        table = Table(title="ingest")
+        for col in ("file", "kind", "period", "status", "read", "loaded", "quarantined", "message"):
+            table.add_column(col, overflow="fold")
+        colours = {"loaded": "green", "superseded": "cyan", "duplicate": "yellow", "rejected": "red"}
+        for r in results:
+            name = r.file + (f" [{r.sheet}]" if r.sheet else "")
+            table.add_row(name, r.kind or "", r.period or "", f"[{colours[r.status]}]{r.status}[/]",
+                          str(r.rows_read), str(r.rows_loaded), str(r.rows_quarantined), r.message)
+        console.print(table)
+        if not refreshed:
+            console.print("[red]the marts or the snapshot could not be refreshed; see `readq ui`[/]")
+    if not refreshed:
+        return 1
+    return 2 if any(r.status == "rejected" for r in results) else 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    import json
+
+    from warehouse.connection import WarehouseBusy, connect
+
+    h = home()
+    where, params = "", []
+    if args.file:
+        where, params = "where d.file_name = ? or d.delivery_id = ?", [Path(args.file).name, args.file]
+    try:
+        with connect(h.warehouse, read_only=True) as conn:
+            rows = conn.sql(
+                f"""select d.file_name as file, q.sheet, q.source_row as row, q.column_name as column,
+                           q.check_name as check, q.raw_value, q.stage, q.period, d.status as delivery_status
+                    from quarantine.rows q join ops.deliveries d using (delivery_id) {where}
+                    order by d.file_name, q.sheet, q.source_row, q.column_name limit {int(args.limit)}""",
+                params=params).pl()
+    except (WarehouseBusy, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    if args.json:
+        print(json.dumps(rows.to_dicts(), ensure_ascii=False, default=str, indent=2))
+        return 0
+    table = Table(title=f"quarantined rows ({rows.height}{'+' if rows.height == args.limit else ''})")
+    for col in rows.columns:
+        table.add_column(col, overflow="fold")
+    for r in rows.iter_rows():
+        table.add_row(*["" if v is None else str(v) for v in r])
+    console.print(table)
+    return 0
+
+
 def _serve(h: Home, port: int) -> int:
     app = REPO_ROOT / "dashboards" / "app.py"
     env = {**os.environ, "READQ_HOME": str(h.root)}
@@ -129,6 +201,18 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     b = sub.add_parser("build", help="ingest every month waiting in the landing folder and publish")
     b.set_defaults(func=cmd_build)
+    i = sub.add_parser("ingest", help="load export files now (a table per file: loaded/duplicate/superseded/rejected)")
+    i.add_argument("paths", nargs="+", help="files or folders")
+    i.add_argument("--period", help="billing month YYYY-MM, used when neither the columns nor the file name tell")
+    i.add_argument("--kind", choices=KINDS, help="input kind, when the headers alone do not tell")
+    i.add_argument("--sheet", help="only this sheet of a workbook")
+    i.add_argument("--json", action="store_true", help="print the per-file results as a JSON list")
+    i.set_defaults(func=cmd_ingest)
+    q = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
+    q.add_argument("--file", help="only rows of this file (name or delivery id)")
+    q.add_argument("--limit", type=int, default=200)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_quarantine)
     s = sub.add_parser("serve", help="start the dashboards on the published snapshot")
     s.add_argument("--port", type=int, default=8501)
     s.set_defaults(func=cmd_serve)
