@@ -101,6 +101,15 @@ def _scope(frame: pl.DataFrame, scope_columns: tuple[str, ...]) -> str:
     return "|".join(parts) or "*"
 
 
+def _duplicate_rows(canonical: pl.DataFrame) -> pl.DataFrame:
+    """Exact repeats of an earlier row of the same file: quarantined, naming the row they repeat."""
+    values = [c for c in canonical.columns if c != SOURCE_ROW]
+    marked = canonical.with_columns(pl.col(SOURCE_ROW).min().over(values).alias("_first"))
+    return marked.filter(pl.col(SOURCE_ROW) != pl.col("_first")).select(
+        SOURCE_ROW, pl.lit(None, pl.String).alias("column_name"),
+        pl.format("duplicate_of_row({})", "_first").alias("check_name"), pl.lit(None, pl.String).alias("raw_value"))
+
+
 def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
                 sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
     headers = [c for c in table.frame.columns if c != SOURCE_ROW]
@@ -111,12 +120,13 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         pl.col(SOURCE_ROW), *[pl.col(h).alias(c) for h, c in match.columns.items()]
     )
     res.period, period_source = decide_period(canonical, mapping.period_columns, path.name, period)
-    res.rows_read = canonical.height
+    res.rows_read = canonical.height + len(table.bad_lines)
     res.rows_skipped = len(table.skipped)
-    if canonical.height == 0:
+    if res.rows_read == 0:
         raise FileRejected("the file has a header but no data rows")
 
     typed, cast_failures = cast_frame(canonical, mapping)
+    cast_failures = pl.concat([cast_failures, _duplicate_rows(canonical)])
     # every row belongs to the delivery's month; a row stating another month is quarantined
     typed = typed.with_columns(pl.col("period").fill_null(res.period))
     other_month = typed.filter(pl.col("period") != res.period).select(
@@ -130,7 +140,12 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode()))
     good = good.with_columns(good_rows.alias(SOURCE_ROW))
 
+    unreadable = pl.DataFrame(
+        {SOURCE_ROW: [n for n, _, _ in table.bad_lines], "column_name": [None] * len(table.bad_lines),
+         "check_name": [reason for _, reason, _ in table.bad_lines], "raw_value": [t for _, _, t in table.bad_lines]},
+        schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String})
     failures = pl.concat([
+        unreadable.with_columns(pl.lit("read").alias("stage")),
         cast_failures.with_columns(pl.lit("cast").alias("stage")),
         check_failures.with_columns(pl.lit("validate").alias("stage")),
     ])
@@ -174,6 +189,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         parts.append(f"extra columns kept in raw: {', '.join(match.unmapped)}")
     if earlier:
         parts.append(f"supersedes {', '.join(res.supersedes)}")
+    parts += table.notes
     res.message = "; ".join(parts)
     _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
             period_source=period_source, scope=scope, unmapped=match.unmapped)

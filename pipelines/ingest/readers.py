@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,8 @@ class SheetTable:
     header_row: int
     encoding: str | None = None
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
+    bad_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw text): quarantined
+    notes: list[str] = field(default_factory=list)  # e.g. sheets of the workbook that hold no table
 
 
 def known_aliases() -> set[str]:
@@ -61,19 +62,41 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         ) from None
 
 
-def find_header(rows: Iterable[list[str | None]]) -> int:
+MOJIBAKE = re.compile(r"[\u00c0-\u00ff]{2,}")  # GBK bytes shown as Latin-1 look like "³­±íÃ÷Ï¸"
+
+
+def _alias_hits(row: list[str | None], aliases: set[str]) -> int:
+    return sum(1 for cell in row if cell is not None and normalize_header(str(cell)) in aliases)
+
+
+def find_header(rows: list[list[str | None]]) -> int:
     """0-based index of the first row that looks like a header of a known kind."""
     aliases = known_aliases()
-    for i, row in enumerate(rows):
-        if i >= HEADER_SEARCH_ROWS:
-            break
-        hits = sum(1 for cell in row if cell is not None and normalize_header(cell) in aliases)
-        if hits >= MIN_HEADER_MATCHES:
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if _alias_hits(row, aliases) >= MIN_HEADER_MATCHES:
             return i
+    sample = " ".join(str(c) for row in rows[:3] for c in row if c is not None)
+    hint = (" The text looks garbled (mojibake): the file was probably decoded with the wrong encoding "
+            "before it was saved; re-export it from the source system." if MOJIBAKE.search(sample) else "")
     raise FileRejected(
         f"no header row found in the first {HEADER_SEARCH_ROWS} rows: no row has at least "
-        f"{MIN_HEADER_MATCHES} known column names (see config/mappings/*.toml for the names we know)"
+        f"{MIN_HEADER_MATCHES} known column names (see config/mappings/*.toml for the names we know).{hint}"
     )
+
+
+def merge_sub_header(header: list[str | None], below: list[str | None]) -> list[str | None] | None:
+    """A two-row header (a merged group cell above its sub-columns): the merged header, or None.
+
+    The row below the header counts as a sub-header when it holds only text, fewer cells than the
+    header, and at least one known column name; its cells win where present.
+    """
+    aliases = known_aliases()
+    cells = [c for c in below if c is not None and str(c).strip()]
+    if not cells or len(cells) >= len([c for c in header if c is not None and str(c).strip()]):
+        return None
+    if any(re.fullmatch(r"[-+\d.,:/ ]+", str(c)) for c in cells) or _alias_hits(below, aliases) == 0:
+        return None
+    return [b if b is not None and str(b).strip() else h for h, b in zip(header, below, strict=False)]
 
 
 def _unique_headers(cells: list[str | None]) -> list[str]:
@@ -112,32 +135,68 @@ def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int
     return out
 
 
+def _parse_csv_strict(text: str, skip: int) -> pl.DataFrame:
+    return pl.read_csv(io.BytesIO(text.encode("utf-8")), skip_rows=skip, has_header=False, infer_schema=False,
+                       truncate_ragged_lines=False)
+
+
+def _parse_csv_tolerant(text: str, skip: int) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """Line by line (only for broken files): rows with extra fields or a broken quote are kept
+    aside with their line number and raw text instead of failing the whole file."""
+    lines = text.splitlines()
+    width = len(next(csv.reader([lines[skip]])))
+    good: list[list[str | None]] = []
+    bad: list[tuple[int, str, str]] = []
+    for offset, line in enumerate(lines[skip:]):
+        number = skip + offset + 1
+        try:
+            fields = next(csv.reader([line], strict=True)) if line else []
+        except csv.Error as exc:
+            bad.append((number, f"unparseable line ({exc})", line))
+            continue
+        if len(fields) > width:
+            bad.append((number, f"{len(fields)} fields where the header has {width}", line))
+            continue
+        good.append([f if f != "" else None for f in fields] + [None] * (width - len(fields)))
+        good[-1].insert(0, str(number))
+    frame = pl.DataFrame(good, schema=["_line", *[f"column_{i}" for i in range(width)]], orient="row")
+    return frame, bad
+
+
 def read_csv(path: Path) -> SheetTable:
     data = path.read_bytes()
     if not data.strip():
         raise FileRejected("the file is empty")
     text, encoding = decode_bytes(data)
-    head_lines = text.splitlines()[:HEADER_SEARCH_ROWS]
+    head_lines = text.splitlines()[:HEADER_SEARCH_ROWS + 1]
     head_rows: list[list[str | None]] = [list(r) for r in csv.reader(head_lines)]
     header_idx = find_header(head_rows)
+    header = head_rows[header_idx]
+    data_start = header_idx + 1
+    if header_idx + 1 < len(head_rows) and (merged := merge_sub_header(header, head_rows[header_idx + 1])):
+        header, data_start = merged, header_idx + 2
+    bad: list[tuple[int, str, str]] = []
     try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            skip_rows=header_idx,
-            has_header=False,
-            infer_schema=False,
-            truncate_ragged_lines=False,
-        )
-    except pl.exceptions.ComputeError as exc:
-        raise FileRejected(f"the CSV structure is broken: {str(exc).splitlines()[0]}") from None
-    headers = _unique_headers(list(frame.row(0)) if frame.height else head_rows[header_idx])
-    frame = frame.slice(1)
-    frame.columns = headers
-    # line numbers: header at line header_idx+1 (1-based), data rows follow it one per line
-    frame = frame.with_row_index(SOURCE_ROW, offset=header_idx + 2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+        frame = _parse_csv_strict(text, data_start) if len(text.splitlines()) > data_start else None
+        if frame is not None:
+            frame = frame.with_row_index(SOURCE_ROW, offset=data_start + 1)
+    except pl.exceptions.ComputeError:
+        frame, bad = _parse_csv_tolerant(text, data_start)
+        frame = frame.rename({"_line": SOURCE_ROW})
+    if frame is None or frame.height == 0:
+        frame = pl.DataFrame({SOURCE_ROW: []}, schema={SOURCE_ROW: pl.Int64})
+        frame = frame.with_columns([pl.lit(None, pl.String).alias(f"c{i}") for i in range(len(header))])
+    frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    names = _unique_headers(header)
+    data_cols = [c for c in frame.columns if c != SOURCE_ROW]
+    if len(data_cols) > len(names):  # rows wider than the header: name the extra columns
+        names += [f"column_{i + 1}" for i in range(len(names), len(data_cols))]
+    frame = frame.rename(dict(zip(data_cols, names, strict=False)))
+    frame = frame.with_columns([pl.lit(None, pl.String).alias(n) for n in names[len(data_cols):]])
     frame, skipped = _drop_blank_and_totals(frame)
     skipped = _title_rows(head_rows, header_idx, 1) + skipped
-    return SheetTable(sheet=None, frame=frame, header_row=header_idx + 1, encoding=encoding, skipped=skipped)
+    return SheetTable(sheet=None, frame=frame, header_row=header_idx + 1, encoding=encoding, skipped=skipped,
+                      bad_lines=bad)
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -155,11 +214,14 @@ def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
         raise FileRejected(f"cannot read sheet {sheet!r}: {exc}") from None
     if raw.height == 0:
         raise FileRejected(f"sheet {sheet!r} is empty")
-    rows = [list(raw.row(i)) for i in range(min(raw.height, HEADER_SEARCH_ROWS))]
+    rows = [list(raw.row(i)) for i in range(min(raw.height, HEADER_SEARCH_ROWS + 1))]
     header_idx = find_header(rows)
-    frame = raw.slice(header_idx + 1)
-    frame.columns = _unique_headers(rows[header_idx])
-    frame = frame.with_row_index(SOURCE_ROW, offset=header_idx + 2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    header, data_start = rows[header_idx], header_idx + 1
+    if header_idx + 1 < len(rows) and (merged := merge_sub_header(header, rows[header_idx + 1])):
+        header, data_start = merged, header_idx + 2
+    frame = raw.slice(data_start)
+    frame.columns = _unique_headers(header)
+    frame = frame.with_row_index(SOURCE_ROW, offset=data_start + 1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
     frame, skipped = _drop_blank_and_totals(frame)
     skipped = _title_rows(rows, header_idx, 1) + skipped
     return SheetTable(sheet=sheet, frame=frame, header_row=header_idx + 1, encoding=None, skipped=skipped)
@@ -178,15 +240,17 @@ def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:
             if sheet not in names:
                 raise FileRejected(f"sheet {sheet!r} not in the workbook (sheets: {', '.join(names)})")
             names = [sheet]
-        tables = []
+        tables, notes = [], []
         for name in names:
             try:
                 tables.append(read_excel_sheet(path, name))
-            except FileRejected:
+            except FileRejected as exc:
                 if len(names) == 1:
                     raise
-                # a cover or notes sheet without a table: the other sheets still load
+                notes.append(f"sheet {name!r} skipped: {exc}")  # a cover or notes sheet; the others still load
         if not tables:
-            raise FileRejected("no sheet of the workbook holds a table with a recognised header")
+            raise FileRejected("no sheet of the workbook holds a table with a recognised header; " + "; ".join(notes))
+        for table in tables:
+            table.notes = notes
         return tables
     raise FileRejected(f"unsupported file type {suffix or '(none)'}: expected .csv, .txt, .xlsx or .xls")
