@@ -53,15 +53,15 @@ def classify(headers: list[str], file_name: str, kind: str | None = None) -> Hea
         return match
     mappings = all_mappings()
     matches = {k: match_headers(headers, m) for k, m in mappings.items()}
-    hinted = [k for k, m in mappings.items() if any(w in file_name for w in m.filename_keywords)]
-    complete = [m for m in matches.values() if m.complete]
-    if complete:
-        # most mapped columns wins; the file-name keyword breaks ties
-        return max(complete, key=lambda m: (len(m.columns), m.kind in hinted))
-    target = hinted[0] if hinted else max(matches.values(), key=lambda m: len(m.columns)).kind
-    mapping, match = mappings[target], matches[target]
-    reason = "named like" if hinted else "closest to"
-    raise FileRejected(
-        f"not a complete export of any known kind; {reason} {mapping.label_zh} ({target}), but missing "
-        f"required columns: {_aliases_tried(mapping, match.missing_required)}"
-    )
+    hinted = {k for k, m in mappings.items() if any(w in file_name for w in m.filename_keywords)}
+    # the kind whose columns the headers cover most; the file-name keyword breaks ties, then completeness
+    best = max(matches.values(), key=lambda m: (len(m.columns), m.kind in hinted, m.complete))
+    if best.complete:
+        return best
+    mapping = mappings[best.kind]
+    missing = _aliases_tried(mapping, best.missing_required)
+    if len(best.missing_required) * 2 > len(mapping.required):
+        known = ", ".join(f"{m.label_zh} ({k})" for k, m in mappings.items())
+        raise FileRejected(f"not an export of a kind we know ({known}); the closest is {mapping.label_zh}, "
+                           f"which would need: {missing}")
+    raise FileRejected(f"looks like {mapping.label_zh} ({best.kind}) but is missing required columns: {missing}")

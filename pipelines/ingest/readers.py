@@ -203,7 +203,8 @@ def sheet_names(path: Path) -> list[str]:
     try:
         return list(fastexcel.read_excel(str(path)).sheet_names)
     except Exception as exc:  # calamine raises its own error types
-        raise FileRejected(f"cannot open the workbook: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileRejected(f"cannot open the workbook (not a readable XLSX/XLS file): {first}") from None
 
 
 def read_excel_sheet(path: Path, sheet: str) -> SheetTable:

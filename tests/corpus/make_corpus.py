@@ -1,0 +1,175 @@
+"""Write the bad-input corpus: real-world-shaped broken exports, one behaviour each.
+
+    uv run python tests/corpus/make_corpus.py     # rewrites tests/corpus/files/
+
+Deterministic (fixed workbook timestamps), so the committed files only change when this does.
+tests/test_ingest_corpus.py asserts exactly what each file loads, quarantines or rejects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import xlsxwriter
+import xlwt
+
+OUT = Path(__file__).parent / "files"
+CREATED = dt.datetime(2024, 4, 1, 8, 0, 0)
+
+HEADER = ["电费年月", "抄表班组", "抄表段编号", "抄表例日", "抄表员", "用户编号", "用户名称", "电能表编号",
+          "上次示数", "本次示数", "抄见电量", "综合倍率", "抄表状态", "抄表方式", "抄表日期"]
+ROWS = [
+    ["2024-03", "城东", "0101", "5", "张三", "3100000001", "王一", "M0001", "100", "150", "50", "1", "已抄", "抄表机",
+     "2024-03-05"],
+    ["2024-03", "城东", "0101", "5", "张三", "3100000002", "王二", "M0002", "2000", "2100", "100", "1", "已抄",
+     "抄表机", "2024-03-05"],
+    ["2024-03", "城东", "0101", "5", "张三", "3100000003", "王三", "M0003", "70", "70", "0", "1", "未抄", "抄表机",
+     "2024-03-05"],
+]
+
+
+def csv_text(header: list[str], rows: list[list[str]], *, pre: list[str] = (), post: list[str] = ()) -> str:
+    def line(cells: list[str]) -> str:
+        return ",".join(f'"{c}"' if ("," in c or '"' in c) else c for c in cells)
+
+    return "\n".join([*pre, line(header), *[line(r) for r in rows], *post]) + "\n"
+
+
+def write(name: str, text: str, encoding: str = "gbk") -> None:
+    (OUT / name).write_bytes(text.encode(encoding))
+
+
+def workbook(name: str) -> xlsxwriter.Workbook:
+    wb = xlsxwriter.Workbook(str(OUT / name))
+    wb.set_properties({"created": CREATED})
+    return wb
+
+
+def sheet(wb: xlsxwriter.Workbook, title: str, header: list[str], rows: list[list[str]], start: int = 0) -> None:
+    ws = wb.add_worksheet(title)
+    ws.write_row(start, 0, header)
+    for i, row in enumerate(rows):
+        ws.write_row(start + 1 + i, 0, row)
+
+
+def with_column(header: list[str], rows: list[list[str]], name: str, values: list[str]):
+    return [*header, name], [[*r, v] for r, v in zip(rows, values, strict=True)]
+
+
+def without(header: list[str], rows: list[list[str]], name: str):
+    i = header.index(name)
+    return header[:i] + header[i + 1:], [r[:i] + r[i + 1:] for r in rows]
+
+
+def main() -> None:
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    base = csv_text(HEADER, ROWS)
+    write("01_gbk_抄表明细_2024-03_城东.csv", base)
+    write("02_utf8_bom_抄表明细_2024-03_城西.csv",
+          "\ufeff" + csv_text(HEADER, [[*r[:1], "城西", *r[2:]] for r in ROWS]), "utf-8")
+    write("03_mojibake_抄表明细_2024-03.csv", base.encode("gbk").decode("latin-1"), "utf-8")
+    write("04_title_row_抄表明细_2024-03_城东.csv", csv_text(HEADER, ROWS, pre=["XX供电公司抄表明细", "导出时间：2024-04-01"]))
+
+    wb = workbook("05_two_row_header_抄表明细_2024-03.xlsx")
+    ws = wb.add_worksheet("抄表明细")
+    group = [h for h in HEADER if h not in ("上次示数", "本次示数")]
+    top = [*HEADER[:8], "示数", None, *HEADER[10:]]
+    sub = [None] * 8 + ["上次示数", "本次示数"] + [None] * (len(HEADER) - 10)
+    ws.write_row(0, 0, top)
+    ws.write_row(1, 0, sub)
+    for i, row in enumerate(ROWS):
+        ws.write_row(2 + i, 0, row)
+    del group
+    wb.close()
+
+    write("06_missing_column_抄表明细_2024-03.csv", csv_text(*without(HEADER, ROWS, "本次示数")))
+    write("07_extra_columns_抄表明细_2024-03.csv",
+          csv_text(*with_column(*with_column(HEADER, ROWS, "备注", ["门口", "", "锁门"]), "经度", ["112.9", "", ""])))
+    write("08_duplicate_rows_抄表明细_2024-03.csv", csv_text(HEADER, [ROWS[0], ROWS[1], ROWS[1], ROWS[2]]))
+    write("09_same_bytes_as_01_抄表明细_2024-03.csv", base)
+    write("10a_original_抄表明细_2024-03_城南.csv", csv_text(HEADER, [[*r[:1], "城南", *r[2:]] for r in ROWS]))
+    fixed = [[*r[:1], "城南", *r[2:]] for r in ROWS]
+    fixed[2] = [*fixed[2][:9], "75", "5", "1", "已抄", *fixed[2][13:]]
+    write("10b_corrected_抄表明细_2024-03_城南.csv", csv_text(HEADER, fixed))
+    truncated = base + '2024-03,城东,0101,5,张三,3100000004,"王四'
+    write("11_truncated_last_line_抄表明细_2024-03.csv", truncated)
+    write("12_empty_抄表明细_2024-03.csv", "")
+    write("13_header_only_抄表明细_2024-03.csv", csv_text(HEADER, []))
+    wrong = [r[:] for r in ROWS]
+    wrong[0][9], wrong[1][3], wrong[2][12] = "abc", "x", "奇怪"
+    write("14_wrong_types_抄表明细_2024-03.csv", csv_text(HEADER, wrong))
+    neg = [r[:] for r in ROWS]
+    neg[0][9], neg[1][9], neg[2][10] = "-150", "", "--"
+    write("15_negative_and_blank_抄表明细_2024-03.csv", csv_text(HEADER, neg))
+    dates = ["2024-03-05", "2024/3/5", "20240305", "2024年3月5日", "45356"]
+    rows5 = [[*ROWS[i % 3][:5], f"31000001{i:02d}", "王", f"M01{i:02d}", *ROWS[i % 3][8:14], d]
+             for i, d in enumerate(dates)]
+    write("16_dates_five_formats_抄表明细_2024-03.csv", csv_text(HEADER, rows5))
+    full = [r[:] for r in ROWS]
+    full[0][8], full[0][9], full[1][8], full[1][9] = "１００", "１５０", "2,000", "2,100"
+    write("17_fullwidth_digits_抄表明细_2024-03.csv", csv_text(HEADER, full))
+    write("18_totals_row_抄表明细_2024-03.csv", csv_text(HEADER, ROWS, post=["", "合计,,,,,,,,2170,2320,150,,,,"]))
+
+    xls = xlwt.Workbook(encoding="utf-8")
+    ws = xls.add_sheet("抄表明细")
+    for j, h in enumerate(HEADER):
+        ws.write(0, j, h)
+    for i, row in enumerate(ROWS):
+        for j, v in enumerate(row):
+            ws.write(1 + i, j, v)
+    xls.save(str(OUT / "19_legacy_抄表明细_2024-03.xls"))
+
+    wb = workbook("20_multi_sheet_抄表明细_2024-03.xlsx")
+    sheet(wb, "城东", HEADER, ROWS)
+    sheet(wb, "城西", HEADER, [[*r[:1], "城西", *r[2:5], r[5].replace("31", "32"), *r[6:]] for r in ROWS])
+    notes = wb.add_worksheet("说明")
+    notes.write(0, 0, "本表由营销系统导出")
+    wb.close()
+
+    write("21_wrong_kind_欠费明细_2024-03.csv", csv_text(
+        ["序号", "抄表段编号", "电能表号", "用户编号", "用户名称", "用电地址", "年月", "应收电费", "实收电费", "欠费金额"],
+        [["1", "0101", "M0001", "3100000001", "王一", "X路1号", "2024-03", "52.3", "0", "52.3"]]))
+    write("22_no_period_抄表明细.csv", csv_text(*without(HEADER, ROWS, "电费年月")).replace(",抄表日期", ",备注")
+          .replace("2024-03-05", "无"))
+    write("23_database_codes_2024-03.csv", csv_text(
+        ["amt_ym", "team", "mr_sect_no", "writor_name", "cons_no", "asset_no", "last_mr_num", "this_read",
+         "t_factor", "mr_status_code", "actual_mode"],
+        [["202403", "城北", "0301", "赵六", "3300000001", "M3001", "10", "20", "1", "01", "3"],
+         ["202403", "城北", "0301", "赵六", "3300000002", "M3002", "30", "30", "1", "89", "2"]]), "utf-8")
+
+    wb = workbook("24_复核差错记录_2024-03.xlsx")
+    sheet(wb, "复核差错", ["工单编号", "电费年月", "用户编号", "电能表编号", "差错类型", "差错电量", "发现方式", "责任岗位",
+                        "责任人", "发现日期"],
+          [["F2403001", "2024-03", "3100000002", "M0002", "错抄", "-90", "复核", "抄表员", "张三", "2024-03-12"],
+           ["F2403002", "2024-03", "3100000003", "M0003", "漏抄", "55", "抽查", "抄表员", "张三", "2024-03-15"],
+           ["F2403003", "2024-03", "3100000001", "M0001", "看错了", "1", "复核", "抄表员", "张三", "2024-03-15"]])
+    wb.close()
+    write("25_抄表派工_2024-03.csv", csv_text(
+        ["电费年月", "抄表班组", "抄表段编号", "抄表段名称", "抄表例日", "抄表员", "同组抄表员", "接管年月", "抄表方式", "户数"],
+        [["2024-03", "城东", "0101", "东一段", "5", "张三", "李四", "2022-01", "手工", "812"],
+         ["2024-03", "城东", "0102", "东二段", "40", "李四", "张三", "2023-07", "远程", "640"]]))
+    write("26_异常报告单_2024-03.csv", csv_text(
+        ["报告单编号", "用户编号", "电能表编号", "异常类别", "报告人", "发现时间", "上报时间", "处理完成时间"],
+        [["A001", "3100000001", "M0001", "窃电", "张三", "2024-03-05 10:00:00", "2024-03-05 15:00:00", ""],
+         ["A002", "3100000003", "M0003", "现场无表", "张三", "2024/3/6 09:30", "2024/3/9 09:30", "2024/3/20 12:00"]]))
+    write("27_用户档案_2024-03.csv", csv_text(
+        ["档案年月", "用户编号", "用户名称", "联系方式", "用户地址", "用户分类", "用户状态", "抄表段编号", "电能表编号",
+         "综合倍率", "抄表位数", "合同容量"],
+        [["2024-03", "3100000001", "王一", "13800000001", "X路1号", "低压居民", "正常", "0101", "M0001", "1", "6.2", "8"],
+         ["2024-03", "3100000009", "某厂", "13800000009", "Y路9号", "高压", "暂停", "0109", "M0009", "100", "7.2", "630"]]))
+    write("28_rows_wider_than_header_抄表明细_2024-03.csv", base + "2024-03,城东,0101,5,张三,3100000004,王四,M0004,1,2,1,1,"
+          "已抄,抄表机,2024-03-05,多余,字段\n")
+    other = [r[:] for r in ROWS]
+    other[2][0] = "2024-04"
+    write("29_row_of_other_month_抄表明细_2024-03.csv", csv_text(HEADER, other))
+    write("30_not_a_workbook_抄表明细_2024-03.xlsx", "this is not a workbook\n", "utf-8")
+    (OUT / "31_invalid_bytes_抄表明细_2024-03.csv").write_bytes(
+        csv_text(HEADER, ROWS).encode("gbk") + b"\xff\xfe\xff broken\n")
+    print(f"wrote {len(list(OUT.iterdir()))} files into {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The bad-input corpus (tests/corpus/files, written by tests/corpus/make_corpus.py): for every
+file, exactly what is loaded, quarantined or rejected, and what the user is told."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pytest
+
+from pipelines.ingest.deliver import DeliveryResult, ingest_path
+from warehouse.schema import ensure_schema
+
+CORPUS = Path(__file__).parent / "corpus" / "files"
+
+
+class Expect(NamedTuple):
+    status: str
+    kind: str | None
+    loaded: int
+    quarantined: int
+    skipped: int = 0
+    message: str = ""
+
+
+EXPECTED: dict[str, Expect] = {
+    "01_gbk_抄表明细_2024-03_城东.csv": Expect("loaded", "readings", 3, 0),
+    "02_utf8_bom_抄表明细_2024-03_城西.csv": Expect("loaded", "readings", 3, 0),
+    "03_mojibake_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0, message="garbled (mojibake)"),
+    "04_title_row_抄表明细_2024-03_城东.csv": Expect("loaded", "readings", 3, 0, 2,
+                                                 "2 skipped (title/blank/totals)"),
+    "05_two_row_header_抄表明细_2024-03.xlsx": Expect("loaded", "readings", 3, 0),
+    "06_missing_column_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="looks like 抄表明细 (readings) but is missing required columns: "
+                                        "this_read (本次示数 / 本月示数 / this_read)"),
+    "07_extra_columns_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0,
+                                                message="extra columns kept in raw: 备注, 经度"),
+    "08_duplicate_rows_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 1),
+    "10a_original_抄表明细_2024-03_城南.csv": Expect("loaded", "readings", 3, 0),
+    "11_truncated_last_line_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 1),
+    "12_empty_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0, message="the file is empty"),
+    "13_header_only_抄表明细_2024-03.csv": Expect("rejected", "readings", 0, 0,
+                                              message="the file has a header but no data rows"),
+    "14_wrong_types_抄表明细_2024-03.csv": Expect("loaded", "readings", 0, 3),
+    "15_negative_and_blank_抄表明细_2024-03.csv": Expect("loaded", "readings", 1, 2),
+    "16_dates_five_formats_抄表明细_2024-03.csv": Expect("loaded", "readings", 5, 0),
+    "17_fullwidth_digits_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0),
+    "18_totals_row_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0, 2),
+    "19_legacy_抄表明细_2024-03.xls": Expect("loaded", "readings", 3, 0),
+    "21_wrong_kind_欠费明细_2024-03.csv": Expect("rejected", None, 0, 0,
+                                             message="not an export of a kind we know"),
+    "22_no_period_抄表明细.csv": Expect("rejected", "readings", 0, 0, message="cannot tell the billing month"),
+    "23_database_codes_2024-03.csv": Expect("loaded", "readings", 2, 0),
+    "24_复核差错记录_2024-03.xlsx": Expect("loaded", "review_findings", 2, 1),
+    "25_抄表派工_2024-03.csv": Expect("loaded", "assignments", 1, 1),
+    "26_异常报告单_2024-03.csv": Expect("loaded", "field_anomalies", 2, 0),
+    "27_用户档案_2024-03.csv": Expect("loaded", "customers", 2, 0),
+    "28_rows_wider_than_header_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 1),
+    "29_row_of_other_month_抄表明细_2024-03.csv": Expect("loaded", "readings", 2, 1),
+    "30_not_a_workbook_抄表明细_2024-03.xlsx": Expect("rejected", None, 0, 0,
+                                                  message="cannot open the workbook (not a readable XLSX/XLS"),
+    "31_invalid_bytes_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0,
+                                                message="cannot decode the file as UTF-8 or GBK/GB18030"),
+}
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(":memory:")
+    ensure_schema(conn)
+    yield conn
+    conn.close()
+
+
+def ingest(con: duckdb.DuckDBPyConnection, name: str, **kw) -> list[DeliveryResult]:
+    return ingest_path(con, CORPUS / name, **kw)
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
+    return con.execute(
+        "select q.source_row, q.column_name, q.check_name, q.raw_value from quarantine.rows q "
+        "join ops.deliveries d using (delivery_id) where d.file_name = ? order by 1, 2", [name]).fetchall()
+
+
+def test_corpus_has_at_least_25_files_and_every_file_has_an_expectation() -> None:
+    files = {p.name for p in CORPUS.iterdir()}
+    assert len(files) >= 25
+    covered = set(EXPECTED) | {"09_same_bytes_as_01_抄表明细_2024-03.csv", "10b_corrected_抄表明细_2024-03_城南.csv",
+                               "20_multi_sheet_抄表明细_2024-03.xlsx"}
+    assert files == covered
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    expect = EXPECTED[name]
+    [res] = ingest(con, name)
+    assert (res.status, res.kind, res.rows_loaded, res.rows_quarantined, res.rows_skipped) == (
+        expect.status, expect.kind, expect.loaded, expect.quarantined, expect.skipped), res.message
+    assert expect.message in res.message
+    assert res.rows_read == res.rows_loaded + res.rows_quarantined
+    registry = con.execute("select status, message, rows_loaded from ops.deliveries where file_name = ?",
+                           [name]).fetchall()
+    assert registry == [(expect.status, res.message, expect.loaded)]  # every file is recorded, rejected too
+    if res.kind and res.status == "loaded":
+        core = con.execute(f"select count(*) from core.{res.kind}").fetchall()[0][0]
+        assert core == expect.loaded
+
+
+def test_quarantine_reasons_name_row_column_check_and_raw_value(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("08_duplicate_rows_抄表明细_2024-03.csv", "11_truncated_last_line_抄表明细_2024-03.csv",
+                 "14_wrong_types_抄表明细_2024-03.csv", "15_negative_and_blank_抄表明细_2024-03.csv",
+                 "28_rows_wider_than_header_抄表明细_2024-03.csv", "29_row_of_other_month_抄表明细_2024-03.csv",
+                 "24_复核差错记录_2024-03.xlsx", "25_抄表派工_2024-03.csv"):
+        ingest(con, name)
+    assert quarantine(con, "08_duplicate_rows_抄表明细_2024-03.csv") == [(4, None, "duplicate_of_row(3)", None)]
+    assert quarantine(con, "11_truncated_last_line_抄表明细_2024-03.csv") == [
+        (5, None, "unparseable line (unexpected end of data)", '2024-03,城东,0101,5,张三,3100000004,"王四')]
+    assert quarantine(con, "14_wrong_types_抄表明细_2024-03.csv") == [
+        (2, "this_read", "cast:float", "abc"), (3, "plan_day", "cast:int", "x"),
+        (4, "read_status", "code_table:read_status", "奇怪")]
+    assert quarantine(con, "15_negative_and_blank_抄表明细_2024-03.csv") == [
+        (2, "this_read", "greater_than_or_equal_to(0)", "-150.0"), (3, "this_read", "not_nullable", None)]
+    assert quarantine(con, "28_rows_wider_than_header_抄表明细_2024-03.csv")[0][:3] == (
+        5, None, "17 fields where the header has 15")
+    assert quarantine(con, "29_row_of_other_month_抄表明细_2024-03.csv") == [
+        (4, "period", "period_matches_delivery(2024-03)", "2024-04")]
+    assert quarantine(con, "24_复核差错记录_2024-03.xlsx") == [(4, "error_type", "code_table:error_type", "看错了")]
+    assert quarantine(con, "25_抄表派工_2024-03.csv") == [(3, "plan_day", "in_range(1, 31)", "40")]
+
+
+def test_values_are_normalised(con: duckdb.DuckDBPyConnection) -> None:
+    ingest(con, "16_dates_five_formats_抄表明细_2024-03.csv")
+    assert con.execute("select distinct read_date from core.readings").fetchall() == [(date(2024, 3, 5),)]
+    ingest(con, "17_fullwidth_digits_抄表明细_2024-03.csv")
+    rows = con.execute("select last_read, this_read from core.readings where meter_no in ('M0001', 'M0002') "
+                       "order by meter_no").fetchall()
+    assert rows == [(100.0, 150.0), (2000.0, 2100.0)]
+    ingest(con, "23_database_codes_2024-03.csv")
+    assert con.execute("select read_status, read_mode from core.readings where team = '城北' order by customer_no"
+                       ).fetchall() == [("READ", "REMOTE"), ("MISSED", "HANDHELD")]
+    ingest(con, "26_异常报告单_2024-03.csv")
+    assert con.execute("select anomaly_type, period from core.field_anomalies order by report_no").fetchall() == [
+        ("THEFT", "2024-03"), ("METER_MISSING", "2024-03")]
+
+
+def test_unmapped_columns_are_kept_in_raw(con: duckdb.DuckDBPyConnection) -> None:
+    ingest(con, "07_extra_columns_抄表明细_2024-03.csv")
+    extras = con.execute("select source_row, extras->>'备注', extras->>'经度' from raw.readings order by 1").fetchall()
+    assert extras == [(2, "门口", "112.9"), (3, None, None), (4, "锁门", None)]
+
+
+def test_same_file_twice_is_a_no_op(con: duckdb.DuckDBPyConnection) -> None:
+    ingest(con, "01_gbk_抄表明细_2024-03_城东.csv")
+    [again] = ingest(con, "09_same_bytes_as_01_抄表明细_2024-03.csv")
+    assert again.status == "duplicate" and "nothing changed" in again.message
+    assert con.execute("select count(*) from ops.deliveries").fetchall() == [(1,)]
+    assert con.execute("select count(*) from raw.readings").fetchall() == [(3,)]
+
+
+def test_corrected_redelivery_supersedes_and_keeps_history(con: duckdb.DuckDBPyConnection) -> None:
+    [first] = ingest(con, "10a_original_抄表明细_2024-03_城南.csv")
+    [second] = ingest(con, "10b_corrected_抄表明细_2024-03_城南.csv")
+    assert second.status == "superseded" and second.supersedes == [first.delivery_id]
+    assert con.execute("select status, superseded_by from ops.deliveries where delivery_id = ?",
+                       [first.delivery_id]).fetchall() == [("superseded", second.delivery_id)]
+    assert con.execute("select read_status from core.readings where meter_no = 'M0003'").fetchall() == [("READ",)]
+    assert con.execute("select count(*) from raw.readings").fetchall() == [(6,)]
+
+
+def test_every_sheet_of_a_workbook_is_a_delivery_and_skipped_sheets_are_said(con: duckdb.DuckDBPyConnection) -> None:
+    results = ingest(con, "20_multi_sheet_抄表明细_2024-03.xlsx")
+    assert [(r.sheet, r.status, r.rows_loaded) for r in results] == [("城东", "loaded", 3), ("城西", "loaded", 3)]
+    assert all("sheet '说明' skipped" in r.message for r in results)
+    [only] = ingest(con, "20_multi_sheet_抄表明细_2024-03.xlsx", sheet="城西")
+    assert only.status == "duplicate"
+
+
+def test_explicit_period_rescues_a_file_without_one(con: duckdb.DuckDBPyConnection) -> None:
+    [res] = ingest(con, "22_no_period_抄表明细.csv", period="2024-03")
+    assert (res.status, res.period, res.rows_loaded) == ("loaded", "2024-03", 3)
+    assert con.execute("select period_source from ops.deliveries where status = 'loaded'").fetchall() == [
+        ("explicit",)]
