@@ -1,0 +1,64 @@
+"""Streamlit entrypoint: `uv run streamlit run dashboards/app.py`.
+
+Pages are listed once in `PAGES`; add a new page by appending a `PageSpec` (its title is an
+i18n key). Every page reads only the published snapshot (see `dashboards/data.py`).
+
+Page scripts live in `dashboards/views/`, deliberately not `dashboards/pages/`: Streamlit 1.67
+still switches to the legacy pages-directory mode whenever a `pages/` folder sits next to the
+entrypoint until `st.navigation` has run once in the process (and AppTest resets that flag on
+every run). In that mode a deep link such as `/kpis` or a widget rerun executes the page script
+alone, skipping this entrypoint (no page config, no language switch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from dashboards.components import init_language, language_switch
+from dashboards.i18n import t
+
+PAGES_DIR = Path(__file__).parent / "views"  # not "pages/": see module docstring
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str  # under dashboards/views/
+    title_key: str  # i18n key
+    icon: str
+    url_path: str
+    section_key: str = "nav_section_main"
+    default: bool = False
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("kpis.py", "page_kpis", ":material/monitoring:", "kpis", default=True),
+]
+
+
+def navigation() -> StreamlitPage:
+    sections: dict[str, list[StreamlitPage]] = {}
+    for spec in PAGES:
+        page = st.Page(
+            PAGES_DIR / spec.file,
+            title=t(spec.title_key),
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=spec.default,
+        )
+        sections.setdefault(t(spec.section_key), []).append(page)
+    return st.navigation(sections)
+
+
+def main() -> None:
+    init_language()
+    st.set_page_config(layout="wide", page_title=t("app_title"), page_icon=":material/electric_meter:")
+    pg = navigation()
+    language_switch()
+    pg.run()
+
+
+main()

@@ -1,0 +1,58 @@
+"""Plotly figures for the dashboard pages."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+
+def rate_trend(
+    trend: pl.DataFrame,
+    targets: pl.DataFrame,
+    *,
+    rate_col: str,
+    target_col: str,
+    title: str,
+    target_name: str,
+    x_title: str,
+    tickformat: str,
+    from_zero: bool = False,
+) -> go.Figure:
+    """One line per team of `rate_col` by month, plus the target as a dashed line.
+
+    Null rates (no data) leave gaps; they are never drawn as 0.
+    """
+    months = sorted(set(trend["period"].to_list()) | set(targets["period"].to_list()))
+    fig = go.Figure()
+    for team in sorted(set(trend["team"].to_list())):
+        rows = trend.filter(pl.col("team") == team)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["period"].to_list(),
+                y=rows[rate_col].to_list(),
+                mode="lines+markers",
+                name=team,
+                connectgaps=False,
+                hovertemplate=f"{team}: %{{y:{tickformat}}}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=targets["period"].to_list(),
+            y=targets[target_col].to_list(),
+            mode="lines",
+            name=target_name,
+            line={"dash": "dash", "color": "#d62728", "width": 2},
+            hovertemplate=f"{target_name}: %{{y:{tickformat}}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+        hovermode="x unified",
+    )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=months, title=x_title)
+    fig.update_yaxes(tickformat=tickformat, rangemode="tozero" if from_zero else "normal")
+    return fig

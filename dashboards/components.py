@@ -1,0 +1,64 @@
+"""Widgets shared by the dashboard pages: language switch, month and team filters.
+
+URL state: `?lang=` (zh|en), `?month=YYYY-MM`, `?team=` (repeated). Month and team widgets use
+Streamlit's `bind="query-params"`: they are seeded from the URL once, write back on change, and
+ignore (and drop from the URL) values that are not among the options taken from the data —
+crafted values never reach a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from dashboards.i18n import DEFAULT_LANG, LANG_NAMES, LANG_STATE_KEY, parse_lang, t
+
+MONTH_KEY = "month"
+TEAM_KEY = "team"
+
+
+def init_language() -> str:
+    """Seed the language from `?lang=` once per session and keep the URL in step with it."""
+    if LANG_STATE_KEY not in st.session_state:
+        st.session_state[LANG_STATE_KEY] = parse_lang(st.query_params.get("lang"))
+    lang = parse_lang(st.session_state[LANG_STATE_KEY])
+    current = st.query_params.get("lang")
+    if lang == DEFAULT_LANG:
+        if current is not None:
+            del st.query_params["lang"]
+    elif current != lang:
+        st.query_params["lang"] = lang
+    return lang
+
+
+def language_switch() -> None:
+    """Sidebar radio (its value lives in session_state; `init_language` mirrors it to the URL)."""
+    st.sidebar.radio(
+        t("lang_label"),
+        options=list(LANG_NAMES),
+        format_func=LANG_NAMES.__getitem__,
+        key=LANG_STATE_KEY,
+        horizontal=True,
+    )
+
+
+def month_picker(months: Sequence[str]) -> str:
+    """Sidebar month select, newest first; defaults to the latest month."""
+    options = sorted(months, reverse=True)
+    value = st.sidebar.selectbox(t("month_label"), options, index=0, key=MONTH_KEY, bind="query-params")
+    return value if value in options else options[0]
+
+
+def team_picker(teams: Sequence[str]) -> list[str]:
+    """Sidebar team multiselect; an empty selection means every team."""
+    options = sorted(teams)
+    chosen = st.sidebar.multiselect(
+        t("team_label"),
+        options,
+        default=[],
+        key=TEAM_KEY,
+        placeholder=t("team_placeholder"),
+        bind="query-params",
+    )
+    return [team for team in chosen if team in options]
