@@ -20,7 +20,7 @@ from checks.schemas import validate
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period
-from pipelines.ingest.readers import SheetTable, read_file
+from pipelines.ingest.readers import Chunk, SheetTable, read_file
 from readq.config import config_dir, config_version
 
 
@@ -92,84 +92,117 @@ def _record(conn: duckdb.DuckDBPyConnection, res: DeliveryResult, *, path: Path,
     )
 
 
-def _scope(frame: pl.DataFrame, scope_columns: tuple[str, ...]) -> str:
-    parts = []
-    for column in scope_columns:
-        if column in frame.columns:
-            values = frame[column].drop_nulls().unique().sort().to_list()
-            parts.append("+".join(str(v) for v in values) or "*")
-    return "|".join(parts) or "*"
+class _Duplicates:
+    """Exact repeats of an earlier row of the same file (across chunks): quarantined, naming the
+    row they repeat. Rows are remembered by a 64-bit hash of their values."""
+
+    def __init__(self) -> None:
+        self.seen = pl.DataFrame(schema={"_hash": pl.UInt64, "_first": pl.Int64})
+
+    def failures(self, canonical: pl.DataFrame) -> pl.DataFrame:
+        values = [c for c in canonical.columns if c != SOURCE_ROW]
+        hashed = canonical.select(SOURCE_ROW, pl.struct(values).hash().alias("_hash"))
+        hashed = hashed.join(self.seen, on="_hash", how="left").with_columns(
+            pl.coalesce("_first", pl.col(SOURCE_ROW).min().over("_hash")).alias("_first"))
+        self.seen = pl.concat([self.seen, hashed.filter(pl.col(SOURCE_ROW) == pl.col("_first"))
+                               .select("_hash", "_first")])
+        return hashed.filter(pl.col(SOURCE_ROW) != pl.col("_first")).select(
+            SOURCE_ROW, pl.lit(None, pl.String).alias("column_name"),
+            pl.format("duplicate_of_row({})", "_first").alias("check_name"), pl.lit(None, pl.String).alias("raw_value"))
 
 
-def _duplicate_rows(canonical: pl.DataFrame) -> pl.DataFrame:
-    """Exact repeats of an earlier row of the same file: quarantined, naming the row they repeat."""
-    values = [c for c in canonical.columns if c != SOURCE_ROW]
-    marked = canonical.with_columns(pl.col(SOURCE_ROW).min().over(values).alias("_first"))
-    return marked.filter(pl.col(SOURCE_ROW) != pl.col("_first")).select(
-        SOURCE_ROW, pl.lit(None, pl.String).alias("column_name"),
-        pl.format("duplicate_of_row({})", "_first").alias("check_name"), pl.lit(None, pl.String).alias("raw_value"))
+@dataclass
+class _Delivery:
+    """What one delivery accumulates while its chunks stream through."""
+
+    res: DeliveryResult
+    kind: str
+    sheet: str | None
+    columns: dict[str, str]
+    unmapped: list[str]
+    period_source: str | None = None
+    scope_values: dict[str, set] = field(default_factory=dict)
+    duplicates: _Duplicates = field(default_factory=_Duplicates)
 
 
-def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
-                sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
-    headers = [c for c in table.frame.columns if c != SOURCE_ROW]
-    match = classify(headers, path.name, kind)
-    mapping = load_mapping(match.kind)
-    res.kind = match.kind
-    canonical = table.frame.select(
-        pl.col(SOURCE_ROW), *[pl.col(h).alias(c) for h, c in match.columns.items()]
-    )
-    res.period, period_source = decide_period(canonical, mapping.period_columns, path.name, period)
-    res.rows_read = canonical.height + len(table.bad_lines)
-    res.rows_skipped = len(table.skipped)
-    if res.rows_read == 0:
-        raise FileRejected("the file has a header but no data rows")
+def _load_chunk(conn: duckdb.DuckDBPyConnection, d: _Delivery, chunk: Chunk, *, file_name: str,
+                explicit_period: str | None) -> None:
+    mapping = load_mapping(d.kind)
+    res = d.res
+    canonical = chunk.frame.select(pl.col(SOURCE_ROW), *[pl.col(h).alias(c) for h, c in d.columns.items()])
+    if res.period is None:
+        if canonical.height == 0 and not chunk.bad_lines:
+            return
+        res.period, d.period_source = decide_period(canonical, mapping.period_columns, file_name, explicit_period)
+    res.rows_read += canonical.height + len(chunk.bad_lines)
+    res.rows_skipped += len(chunk.skipped)
 
     typed, cast_failures = cast_frame(canonical, mapping)
-    cast_failures = pl.concat([cast_failures, _duplicate_rows(canonical)])
     # every row belongs to the delivery's month; a row stating another month is quarantined
     typed = typed.with_columns(pl.col("period").fill_null(res.period))
     other_month = typed.filter(pl.col("period") != res.period).select(
         SOURCE_ROW, pl.lit("period").alias("column_name"),
         pl.lit(f"period_matches_delivery({res.period})").alias("check_name"), pl.col("period").alias("raw_value"))
-    cast_failures = pl.concat([cast_failures, other_month])
-    bad_rows = cast_failures[SOURCE_ROW].unique().implode()
-    castable = typed.filter(~pl.col(SOURCE_ROW).is_in(bad_rows))
-    good, check_failures = validate(match.kind, castable.drop(SOURCE_ROW), castable[SOURCE_ROW])
-    good_rows = castable[SOURCE_ROW].filter(
-        ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode()))
-    good = good.with_columns(good_rows.alias(SOURCE_ROW))
+    cast_failures = pl.concat([cast_failures, d.duplicates.failures(canonical), other_month])
+    castable = typed.filter(~pl.col(SOURCE_ROW).is_in(cast_failures[SOURCE_ROW].unique().implode()))
+    good, check_failures = validate(d.kind, castable.drop(SOURCE_ROW), castable[SOURCE_ROW])
+    good = good.with_columns(castable[SOURCE_ROW].filter(
+        ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode())).alias(SOURCE_ROW))
 
     unreadable = pl.DataFrame(
-        {SOURCE_ROW: [n for n, _, _ in table.bad_lines], "column_name": [None] * len(table.bad_lines),
-         "check_name": [reason for _, reason, _ in table.bad_lines], "raw_value": [t for _, _, t in table.bad_lines]},
+        {SOURCE_ROW: [n for n, _, _ in chunk.bad_lines], "column_name": [None] * len(chunk.bad_lines),
+         "check_name": [r for _, r, _ in chunk.bad_lines], "raw_value": [t for _, _, t in chunk.bad_lines]},
         schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String})
     failures = pl.concat([
         unreadable.with_columns(pl.lit("read").alias("stage")),
         cast_failures.with_columns(pl.lit("cast").alias("stage")),
         check_failures.with_columns(pl.lit("validate").alias("stage")),
     ])
-    res.rows_loaded = good.height
-    res.rows_quarantined = failures[SOURCE_ROW].n_unique()
+    res.rows_loaded += good.height
+    res.rows_quarantined += failures[SOURCE_ROW].n_unique()
+    for column in mapping.scope_columns:
+        if column in good.columns:
+            d.scope_values.setdefault(column, set()).update(good[column].drop_nulls().unique().to_list())
 
-    lineage = [pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(table.sheet, pl.String).alias("sheet"),
+    lineage = [pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.sheet, pl.String).alias("sheet"),
                pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row")]
-    extras = (pl.struct([pl.col(h) for h in match.unmapped]).struct.json_encode() if match.unmapped
+    extras = (pl.struct([pl.col(h) for h in d.unmapped]).struct.json_encode() if d.unmapped
               else pl.lit(None, pl.String))
-    raw_cols = [pl.col(h).alias(c) for h, c in match.columns.items() if c != "period"]
-    raw_period = next((pl.col(h) for h, c in match.columns.items() if c == "period"), pl.lit(None, pl.String))
-    _insert_frame(conn, f"raw.{match.kind}", table.frame.select(
+    raw_cols = [pl.col(h).alias(c) for h, c in d.columns.items() if c != "period"]
+    raw_period = next((pl.col(h) for h, c in d.columns.items() if c == "period"), pl.lit(None, pl.String))
+    _insert_frame(conn, f"raw.{d.kind}", chunk.frame.select(
         *lineage, raw_period.alias("period"), *raw_cols, extras.alias("extras")))
-    _insert_frame(conn, f"core.{match.kind}", good.select(
-        *lineage, pl.exclude(SOURCE_ROW)))
+    _insert_frame(conn, f"core.{d.kind}", good.select(*lineage, pl.exclude(SOURCE_ROW)))
     _insert_frame(conn, "quarantine.rows", failures.select(
-        pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(match.kind).alias("kind"),
-        pl.lit(res.period).alias("period"), pl.lit(table.sheet, pl.String).alias("sheet"),
+        pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
+        pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
         pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
-        "raw_value", pl.format("{} failed {} (value {})", "column_name", "check_name",
+        "raw_value", pl.format("{} failed {} (value {})", pl.col("column_name").fill_null("row"), "check_name",
                                pl.col("raw_value").fill_null("∅")).alias("message")))
 
-    scope = _scope(good if good.height else typed, mapping.scope_columns)
+
+def _discard(conn: duckdb.DuckDBPyConnection, delivery_id: str, kind: str | None) -> None:
+    """Remove what a delivery wrote before it was rejected part-way (e.g. bad bytes in a late block)."""
+    if kind:
+        conn.execute(f"delete from raw.{kind} where delivery_id = ?", [delivery_id])
+        conn.execute(f"delete from core.{kind} where delivery_id = ?", [delivery_id])
+    conn.execute("delete from quarantine.rows where delivery_id = ?", [delivery_id])
+
+
+def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
+                sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
+    match = classify(table.headers, path.name, kind)
+    mapping = load_mapping(match.kind)
+    res.kind = match.kind
+    d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped)
+    res.rows_skipped = len(table.skipped)
+    for chunk in table.chunks():
+        _load_chunk(conn, d, chunk, file_name=path.name, explicit_period=period)
+    if res.rows_read == 0:
+        raise FileRejected("the file has a header but no data rows")
+
+    scope = "|".join("+".join(sorted(map(str, d.scope_values.get(c, set())))) or "*"
+                     for c in mapping.scope_columns) or "*"
     earlier = conn.execute(
         """select delivery_id from ops.deliveries where kind = ? and period = ? and scope = ?
            and status = 'loaded' and delivery_id <> ?""",
@@ -192,7 +225,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     parts += table.notes
     res.message = "; ".join(parts)
     _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
-            period_source=period_source, scope=scope, unmapped=match.unmapped)
+            period_source=d.period_source, scope=scope, unmapped=match.unmapped)
 
 
 def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None = None,
@@ -222,8 +255,9 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
         try:
             _load_table(conn, table, res, path=path, sha=sha, size=size, version=version, kind=kind, period=period)
         except FileRejected as exc:
+            _discard(conn, delivery_id, res.kind)
             res.status, res.message = "rejected", str(exc)
-            res.rows_loaded = res.rows_quarantined = 0
+            res.rows_loaded = res.rows_quarantined = res.rows_read = 0
             _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding)
         results.append(res)
     return results

@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import polars as pl
+
 from checks.mappings import load_mapping
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, period_from_file_name
-from pipelines.ingest.readers import SOURCE_ROW, read_file
+from pipelines.ingest.readers import read_file
 from readq.config import load_toml
 
 
@@ -25,8 +27,9 @@ def landing_files(landing: Path) -> list[Path]:
 def _peek_period(path: str, mtime_ns: int, size: int) -> str | None:
     try:
         table = read_file(Path(path))[0]
-        match = classify([c for c in table.frame.columns if c != SOURCE_ROW], Path(path).name)
-        canonical = table.frame.rename({h: c for h, c in match.columns.items()})
+        match = classify(table.headers, Path(path).name)
+        first = next(table.chunks())  # the first block is enough to tell the month
+        canonical = first.frame.select([pl.col(h).alias(c) for h, c in match.columns.items()])
         return decide_period(canonical, load_mapping(match.kind).period_columns, Path(path).name, None)[0]
     except FileRejected:
         return None

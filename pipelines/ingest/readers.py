@@ -8,9 +8,11 @@ row (Excel) number in the file, so any number can be traced back to it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import polars as pl
 
 from checks.mappings import all_mappings, normalize_header
 from pipelines.ingest.errors import FileRejected
+from readq.config import load_toml
 
 HEADER_SEARCH_ROWS = 15          # the header must be within the first rows
 MIN_HEADER_MATCHES = 3           # known aliases a row needs to count as the header
@@ -26,18 +29,28 @@ TOTALS_WORDS = re.compile(r"^(合计|总计|小计|共计|total|sum)\b", re.IGNO
 SOURCE_ROW = "_source_row"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 CSV_SUFFIXES = {".csv", ".txt"}
+HEAD_BYTES = 1 << 16             # encoding and header are judged on the first 64 KiB
+
+
+@dataclass
+class Chunk:
+    """A block of data rows: text columns named by the file's headers, plus `_source_row`."""
+
+    frame: pl.DataFrame
+    skipped: list[tuple[int, str]] = field(default_factory=list)          # (row, blank row | totals row)
+    bad_lines: list[tuple[int, str, str]] = field(default_factory=list)   # (line, reason, raw text)
 
 
 @dataclass
 class SheetTable:
-    """One table found in a file: its text columns named by the file's own headers."""
+    """One table found in a file; its rows come in chunks so big files stream in bounded memory."""
 
     sheet: str | None
-    frame: pl.DataFrame
+    headers: list[str]
     header_row: int
+    chunks: Callable[[], Iterator[Chunk]]
     encoding: str | None = None
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
-    bad_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw text): quarantined
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # title rows above the header
     notes: list[str] = field(default_factory=list)  # e.g. sheets of the workbook that hold no table
 
 
@@ -45,21 +58,28 @@ def known_aliases() -> set[str]:
     return {alias for m in all_mappings().values() for alias in m.alias_index()}
 
 
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Detect UTF-8 (with or without BOM) or GB18030 (a superset of GBK); strict, never guessed."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+def _undecodable(offset: int) -> FileRejected:
+    return FileRejected(
+        f"cannot decode the file as UTF-8 or GBK/GB18030 (invalid bytes at offset {offset}); "
+        "re-export it as CSV (UTF-8 or GBK) or XLSX"
+    )
+
+
+def detect_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM) or GB18030 (a superset of GBK), judged on the file's first block;
+    the rest is decoded strictly as it streams, so a wrong guess fails loudly, never silently."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
     try:
-        return data.decode("utf-8"), "utf-8"
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030"), "gb18030"
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        return "gb18030"
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"cannot decode the file as UTF-8 or GBK/GB18030 (invalid bytes at offset {exc.start}); "
-            "re-export it as CSV (UTF-8 or GBK) or XLSX"
-        ) from None
+        raise _undecodable(exc.start) from None
 
 
 MOJIBAKE = re.compile(r"[\u00c0-\u00ff]{2,}")  # GBK bytes shown as Latin-1 look like "³­±íÃ÷Ï¸"
@@ -135,20 +155,21 @@ def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int
     return out
 
 
-def _parse_csv_strict(text: str, skip: int) -> pl.DataFrame:
-    return pl.read_csv(io.BytesIO(text.encode("utf-8")), skip_rows=skip, has_header=False, infer_schema=False,
-                       truncate_ragged_lines=False)
+def _parse_block_strict(block: bytes, width: int) -> pl.DataFrame:
+    schema = {f"c{i}": pl.String for i in range(width)}
+    return pl.read_csv(io.BytesIO(block), has_header=False, schema=schema, truncate_ragged_lines=False)
 
 
-def _parse_csv_tolerant(text: str, skip: int) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
-    """Line by line (only for broken files): rows with extra fields or a broken quote are kept
-    aside with their line number and raw text instead of failing the whole file."""
-    lines = text.splitlines()
-    width = len(next(csv.reader([lines[skip]])))
+def _parse_block_tolerant(text: str, width: int, first_line: int) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """Line by line (only for blocks polars refuses): rows with extra fields or a broken quote are
+    kept aside with their line number and raw text instead of failing the whole file."""
     good: list[list[str | None]] = []
     bad: list[tuple[int, str, str]] = []
-    for offset, line in enumerate(lines[skip:]):
-        number = skip + offset + 1
+    for offset, line in enumerate(text.split("\n")):
+        line = line.rstrip("\r")
+        number = first_line + offset
+        if offset and not line and offset == text.count("\n"):
+            break  # the newline that ends the block
         try:
             fields = next(csv.reader([line], strict=True)) if line else []
         except csv.Error as exc:
@@ -157,46 +178,95 @@ def _parse_csv_tolerant(text: str, skip: int) -> tuple[pl.DataFrame, list[tuple[
         if len(fields) > width:
             bad.append((number, f"{len(fields)} fields where the header has {width}", line))
             continue
-        good.append([f if f != "" else None for f in fields] + [None] * (width - len(fields)))
-        good[-1].insert(0, str(number))
-    frame = pl.DataFrame(good, schema=["_line", *[f"column_{i}" for i in range(width)]], orient="row")
+        good.append([str(number), *[f if f != "" else None for f in fields], *[None] * (width - len(fields))])
+    schema = {SOURCE_ROW: pl.String, **{f"c{i}": pl.String for i in range(width)}}
+    frame = pl.DataFrame(good, schema=schema, orient="row").with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
     return frame, bad
 
 
-def read_csv(path: Path) -> SheetTable:
-    data = path.read_bytes()
-    if not data.strip():
+def _csv_blocks(path: Path, start: int, encoding: str, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """(UTF-8 bytes of whole lines, number of lines in them) from byte `start` on.
+
+    GB18030 never uses 0x0A inside a character, so cutting at newlines is safe before decoding.
+    """
+    decoder_name = "utf-8" if encoding.startswith("utf-8") else encoding
+    offset = start
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        carry = b""
+        while True:
+            data = fh.read(block_bytes)
+            buf = carry + data
+            if not data:
+                if buf:
+                    yield _transcode(buf, decoder_name, offset), buf.count(b"\n") + (not buf.endswith(b"\n"))
+                return
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                continue
+            block, carry = buf[: cut + 1], buf[cut + 1:]
+            yield _transcode(block, decoder_name, offset), block.count(b"\n")
+            offset += len(block)
+
+
+def _transcode(block: bytes, encoding: str, offset: int) -> bytes:
+    if encoding == "utf-8":
+        try:
+            block.decode("utf-8")  # validate: polars would otherwise fail deep inside
+        except UnicodeDecodeError as exc:
+            raise _undecodable(offset + exc.start) from None
+        return block
+    try:
+        return block.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(offset + exc.start) from None
+
+
+def _name_columns(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    data_cols = [c for c in frame.columns if c != SOURCE_ROW]
+    return frame.rename(dict(zip(data_cols, names, strict=True)))
+
+
+def read_csv(path: Path, block_bytes: int | None = None) -> SheetTable:
+    block_bytes = block_bytes or int(load_toml("readq.toml")["ingest"]["csv_block_bytes"])
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    if not head.strip():
         raise FileRejected("the file is empty")
-    text, encoding = decode_bytes(data)
-    head_lines = text.splitlines()[:HEADER_SEARCH_ROWS + 1]
-    head_rows: list[list[str | None]] = [list(r) for r in csv.reader(head_lines)]
+    encoding = detect_encoding(head)
+    head_text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=size <= HEAD_BYTES)
+    head_lines = head_text.split("\n")[: HEADER_SEARCH_ROWS + 1]
+    head_rows: list[list[str | None]] = [list(r) for r in csv.reader([ln.rstrip("\r") for ln in head_lines])]
     header_idx = find_header(head_rows)
     header = head_rows[header_idx]
     data_start = header_idx + 1
     if header_idx + 1 < len(head_rows) and (merged := merge_sub_header(header, head_rows[header_idx + 1])):
         header, data_start = merged, header_idx + 2
-    bad: list[tuple[int, str, str]] = []
-    try:
-        frame = _parse_csv_strict(text, data_start) if len(text.splitlines()) > data_start else None
-        if frame is not None:
-            frame = frame.with_row_index(SOURCE_ROW, offset=data_start + 1)
-    except pl.exceptions.ComputeError:
-        frame, bad = _parse_csv_tolerant(text, data_start)
-        frame = frame.rename({"_line": SOURCE_ROW})
-    if frame is None or frame.height == 0:
-        frame = pl.DataFrame({SOURCE_ROW: []}, schema={SOURCE_ROW: pl.Int64})
-        frame = frame.with_columns([pl.lit(None, pl.String).alias(f"c{i}") for i in range(len(header))])
-    frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
     names = _unique_headers(header)
-    data_cols = [c for c in frame.columns if c != SOURCE_ROW]
-    if len(data_cols) > len(names):  # rows wider than the header: name the extra columns
-        names += [f"column_{i + 1}" for i in range(len(names), len(data_cols))]
-    frame = frame.rename(dict(zip(data_cols, names, strict=False)))
-    frame = frame.with_columns([pl.lit(None, pl.String).alias(n) for n in names[len(data_cols):]])
-    frame, skipped = _drop_blank_and_totals(frame)
-    skipped = _title_rows(head_rows, header_idx, 1) + skipped
-    return SheetTable(sheet=None, frame=frame, header_row=header_idx + 1, encoding=encoding, skipped=skipped,
-                      bad_lines=bad)
+    # byte offset of the first data line, counted on the raw bytes (the header lines are in `head`)
+    start = 0
+    for _ in range(data_start):
+        nl = head.find(b"\n", start)
+        start = len(head) if nl < 0 else nl + 1
+
+    def chunks() -> Iterator[Chunk]:
+        line = data_start + 1  # 1-based number of the block's first line
+        for block, n_lines in _csv_blocks(path, start, encoding, block_bytes):
+            bad: list[tuple[int, str, str]] = []
+            try:
+                frame = _parse_block_strict(block, len(names)).with_row_index(SOURCE_ROW, offset=line)
+                frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(SOURCE_ROW, pl.exclude(SOURCE_ROW))
+            except pl.exceptions.PolarsError:  # ragged or broken lines: this block goes line by line
+                frame, bad = _parse_block_tolerant(block.decode("utf-8"), len(names), line)
+            frame = _name_columns(frame, names)
+            frame, skipped = _drop_blank_and_totals(frame)
+            line += n_lines
+            yield Chunk(frame, skipped, bad)
+
+    return SheetTable(sheet=None, headers=names, header_row=header_idx + 1, chunks=chunks, encoding=encoding,
+                      skipped=_title_rows(head_rows, header_idx, 1))
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -220,12 +290,17 @@ def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
     header, data_start = rows[header_idx], header_idx + 1
     if header_idx + 1 < len(rows) and (merged := merge_sub_header(header, rows[header_idx + 1])):
         header, data_start = merged, header_idx + 2
+    names = _unique_headers(header)
     frame = raw.slice(data_start)
-    frame.columns = _unique_headers(header)
+    frame.columns = names
     frame = frame.with_row_index(SOURCE_ROW, offset=data_start + 1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
-    frame, skipped = _drop_blank_and_totals(frame)
-    skipped = _title_rows(rows, header_idx, 1) + skipped
-    return SheetTable(sheet=sheet, frame=frame, header_row=header_idx + 1, encoding=None, skipped=skipped)
+
+    def chunks() -> Iterator[Chunk]:
+        kept, skipped = _drop_blank_and_totals(frame)
+        yield Chunk(kept, skipped)
+
+    return SheetTable(sheet=sheet, headers=names, header_row=header_idx + 1, chunks=chunks,
+                      skipped=_title_rows(rows, header_idx, 1))
 
 
 def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:
