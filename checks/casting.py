@@ -23,19 +23,14 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 }
 
 
-def typed_expr(spec: ColumnSpec, tables: dict[str, dict[str, str]]) -> pl.Expr:
-    col = spec.name
+CONVERTERS = {"str": lambda s: s, "int": to_int, "float": to_float, "date": to_date, "datetime": to_datetime,
+              "period": to_period}
+
+
+def typed_series(spec: ColumnSpec, cleaned: pl.Series, tables: dict[str, dict[str, str]]) -> pl.Series:
     if spec.codes:
-        return to_code(col, tables[spec.codes])
-    converters = {
-        "str": clean_text,
-        "int": to_int,
-        "float": to_float,
-        "date": to_date,
-        "datetime": to_datetime,
-        "period": to_period,
-    }
-    return converters[spec.type](col)
+        return to_code(cleaned, tables[spec.codes])
+    return CONVERTERS[spec.type](cleaned)
 
 
 def check_name(spec: ColumnSpec) -> str:
@@ -45,33 +40,28 @@ def check_name(spec: ColumnSpec) -> str:
 def cast_frame(raw: pl.DataFrame, mapping: KindMapping) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(typed frame with every canonical column + _source_row, failures in long form)."""
     tables = code_tables()
-    present = [s for s in mapping.columns.values() if s.name in raw.columns]
-    typed = raw.select(
-        pl.col(SOURCE_ROW),
-        *[typed_expr(s, tables).cast(POLARS_TYPES[s.type]).alias(s.name) for s in present],
-        *[pl.lit(None, dtype=POLARS_TYPES[s.type]).alias(s.name)
-          for s in mapping.columns.values() if s.name not in raw.columns],
-    )
-    flags = pl.DataFrame(
-        {s.name: (raw[s.name].is_not_null() & raw.select(clean_text(s.name)).to_series().is_not_null()
-                  & typed[s.name].is_null()) for s in present}
-    ) if present else pl.DataFrame()
+    columns = [raw[SOURCE_ROW]]
     failures = []
-    for spec in present:
-        mask = flags[spec.name]
-        if mask.any():
-            failures.append(
-                raw.filter(mask).select(
-                    pl.col(SOURCE_ROW),
-                    pl.lit(spec.name).alias("column_name"),
-                    pl.lit(check_name(spec)).alias("check_name"),
-                    pl.col(spec.name).alias("raw_value"),
-                )
-            )
+    for spec in mapping.columns.values():
+        dtype = POLARS_TYPES[spec.type]
+        if spec.name not in raw.columns:
+            columns.append(pl.Series(spec.name, [None] * raw.height, dtype=dtype))
+            continue
+        cleaned = clean_text(raw[spec.name])
+        typed = typed_series(spec, cleaned, tables).cast(dtype).alias(spec.name)
+        columns.append(typed)
+        unread = cleaned.is_not_null() & typed.is_null()
+        if unread.any():
+            failures.append(raw.filter(unread).select(
+                pl.col(SOURCE_ROW),
+                pl.lit(spec.name).alias("column_name"),
+                pl.lit(check_name(spec)).alias("check_name"),
+                pl.col(spec.name).alias("raw_value"),
+            ))
     failure_frame = (
         pl.concat(failures)
         if failures
         else pl.DataFrame(schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String,
                                   "raw_value": pl.String})
     )
-    return typed, failure_frame
+    return pl.DataFrame(columns), failure_frame

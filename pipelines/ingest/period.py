@@ -7,7 +7,7 @@ import re
 
 import polars as pl
 
-from checks.values import to_period
+from checks.values import clean_text, to_period
 from pipelines.ingest.errors import FileRejected
 
 FILENAME_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.年]?(0[1-9]|1[0-2])(?:月)?(?!\d)")
@@ -20,7 +20,7 @@ def period_from_file_name(name: str) -> str | None:
 
 
 def normalize_period(text: str) -> str:
-    value = pl.select(to_period(pl.lit(text))).item()
+    value = to_period(clean_text(pl.Series([text])))[0]
     if value is None:
         raise FileRejected(f"--period {text!r} is not a month; write it as YYYY-MM")
     return value
@@ -31,7 +31,7 @@ def period_from_columns(frame: pl.DataFrame, period_columns: tuple[str, ...]) ->
     for column in period_columns:
         if column not in frame.columns:
             continue
-        months = frame.select(to_period(column).alias("p")).drop_nulls()
+        months = pl.DataFrame({"p": to_period(clean_text(frame[column]))}).drop_nulls()
         if months.height:
             return months.group_by("p").len().sort(["len", "p"], descending=[True, False])["p"][0]
     return None

@@ -134,17 +134,18 @@ def _unique_headers(cells: list[str | None]) -> list[str]:
 
 
 def _drop_blank_and_totals(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """Drop rows with no value at all and totals rows (first value 合计/总计/…), recording both."""
     data_cols = [c for c in frame.columns if c != SOURCE_ROW]
-    cleaned = [pl.col(c).str.strip_chars().replace("", None) for c in data_cols]
-    blank = pl.all_horizontal([c.is_null() for c in cleaned])
-    first_value = pl.coalesce(cleaned)
-    totals = ~blank & first_value.str.contains(TOTALS_WORDS.pattern).fill_null(False)
-    marked = frame.with_columns(_blank=blank, _totals=totals)
-    skipped_blank = marked.filter(pl.col("_blank"))[SOURCE_ROW].to_list()
-    skipped_totals = marked.filter(pl.col("_totals"))[SOURCE_ROW].to_list()
-    kept = marked.filter(~pl.col("_blank") & ~pl.col("_totals")).drop("_blank", "_totals")
-    skipped = [(r, "blank row") for r in skipped_blank] + [(r, "totals row") for r in skipped_totals]
-    return kept, sorted(skipped)
+    blank = pl.sum_horizontal([pl.col(c).is_not_null() for c in data_cols]) == 0
+    first_value = pl.coalesce([pl.col(c) for c in data_cols]).str.strip_chars()
+    totals = first_value.str.contains(TOTALS_WORDS.pattern).fill_null(False)
+    marked = frame.with_columns(_blank=blank, _totals=~blank & totals)
+    dropped = marked.filter(pl.col("_blank") | pl.col("_totals"))
+    if dropped.height == 0:
+        return frame, []
+    skipped = sorted((r, "blank row" if b else "totals row")
+                     for r, b in zip(dropped[SOURCE_ROW].to_list(), dropped["_blank"].to_list(), strict=True))
+    return marked.filter(~pl.col("_blank") & ~pl.col("_totals")).drop("_blank", "_totals"), skipped
 
 
 def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int) -> list[tuple[int, str]]:
