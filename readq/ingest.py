@@ -1,4 +1,4 @@
-"""`readq ingest`: load files now, each in its own transaction, then refresh the marts of the
+"""`readq ingest`: load files now, each delivery atomic, then refresh the marts of the
 months they touched and publish. Every file ends loaded, duplicate, superseded or rejected."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import dagster as dg
 from pipelines.defs.kpis.assets import kpi_team_month
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.resources import build_resources
-from pipelines.ingest.deliver import DeliveryResult, archive_file, ingest_path
+from pipelines.ingest.deliver import DeliveryResult, archive_file, drop_stale_staging, ingest_path
 from pipelines.ingest.landing import landing_files
 from pipelines.partitions import partition_of
 from readq.build import QUIET, instance_for
@@ -32,19 +32,14 @@ def ingest_files(data_home: Home, paths: list[Path], *, kind: str | None = None,
     files = expand(paths)
     results: list[DeliveryResult] = []
     with connect(data_home.warehouse) as conn:
+        drop_stale_staging(conn)
         for i, path in enumerate(files):
             if progress:
                 progress(path.name, i, len(files))
             if not path.exists():
                 results.append(DeliveryResult(file=str(path), message=f"file not found: {path}"))
                 continue
-            conn.execute("begin")
-            try:
-                file_results = ingest_path(conn, path, kind=kind, period=period, sheet=sheet)
-                conn.execute("commit")
-            except Exception:
-                conn.execute("rollback")
-                raise
+            file_results = ingest_path(conn, path, kind=kind, period=period, sheet=sheet)
             results += file_results
             in_landing = data_home.landing.resolve() in path.resolve().parents
             if in_landing and all(r.status != "rejected" for r in file_results):

@@ -59,3 +59,41 @@ def test_undecodable_bytes_late_in_the_file_reject_it_and_leave_nothing(con, tmp
     for table in ("raw.readings", "core.readings", "quarantine.rows"):
         assert con.execute(f"select count(*) from {table}").fetchall() == [(0,)], table
     assert con.execute("select status from ops.deliveries").fetchall() == [("rejected",)]
+
+
+def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, tmp_path, monkeypatch) -> None:
+    use_blocks(monkeypatch, 300)
+    first = tmp_path / "抄表明细_2024-03_城东.csv"
+    first.write_bytes((HEADER + "".join(row(i) for i in range(50))).encode("gbk"))
+    assert ingest_path(con, first)[0].status == "loaded"
+
+    from pipelines.ingest import deliver
+
+    calls = {"n": 0}
+    original = deliver._load_chunk
+
+    def crash_on_third_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(deliver, "_load_chunk", crash_on_third_chunk)
+    corrected = tmp_path / "抄表明细_2024-03_城东_更正.csv"
+    corrected.write_bytes((HEADER + "".join(row(i) for i in range(1000, 1060))).encode("gbk"))
+    with pytest.raises(RuntimeError):
+        ingest_path(con, corrected)
+    # the earlier delivery is still the one in force, untouched; nothing of the failed one is visible
+    assert con.execute("select count(*), min(customer_no) from core.readings").fetchall() == [(50, "C00000")]
+    assert con.execute("select count(*) from raw.readings").fetchall() == [(50,)]
+    assert con.execute("select status from ops.deliveries").fetchall() == [("loaded",)]
+    assert deliver.drop_stale_staging(con) == 0  # its staging tables were dropped on the way out
+
+
+def test_staging_left_by_a_killed_process_is_dropped(con) -> None:
+    from pipelines.ingest.deliver import drop_stale_staging
+
+    con.execute("create schema if not exists staging")
+    con.execute('create table staging."raw_deadbeef" as select 1 as x')
+    assert drop_stale_staging(con) == 1
+    assert drop_stale_staging(con) == 0

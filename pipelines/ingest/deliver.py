@@ -1,11 +1,19 @@
 """One file in, every row accounted for: loaded into core, or quarantined with its reason,
 or the whole file rejected with a message. Also: the delivery registry, duplicates and
-supersession. Callers own the transaction (a month partition, or one CLI file)."""
+supersession.
+
+Each delivery is atomic. Its chunks stream into private staging tables (committed as they go,
+so memory stays bounded however big the file — DuckDB holds a transaction's appends in
+memory), and one short transaction then moves them into raw/core/quarantine, records the
+delivery and supersedes the earlier one. A load that fails or is killed leaves only staging
+tables, which `drop_stale_staging` removes: the warehouse keeps its previous state.
+Do not call `ingest_path` inside an open transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -66,6 +74,35 @@ def _registry_status(conn: duckdb.DuckDBPyConnection, delivery_id: str) -> str |
     return rows[0][0] if rows else None
 
 
+STAGING = "staging"
+
+
+def drop_stale_staging(conn: duckdb.DuckDBPyConnection) -> int:
+    """Remove staging tables left by a load that was killed (one writer at a time: none is live)."""
+    stale = conn.execute("select table_name from duckdb_tables() where schema_name = ? and "
+                         "database_name = current_database()", [STAGING]).fetchall()
+    for (name,) in stale:
+        conn.execute(f'drop table if exists {STAGING}."{name}"')
+    return len(stale)
+
+
+def _staging_names(delivery_id: str) -> dict[str, str]:
+    tag = re.sub(r"[^0-9A-Za-z]", "_", delivery_id)
+    return {layer: f'{STAGING}."{layer}_{tag}"' for layer in ("raw", "core", "quarantine")}
+
+
+def _create_staging(conn: duckdb.DuckDBPyConnection, kind: str, names: dict[str, str]) -> None:
+    conn.execute(f"create schema if not exists {STAGING}")
+    conn.execute(f"create or replace table {names['raw']} as select * from raw.{kind} limit 0")
+    conn.execute(f"create or replace table {names['core']} as select * from core.{kind} limit 0")
+    conn.execute(f"create or replace table {names['quarantine']} as select * from quarantine.rows limit 0")
+
+
+def _drop_staging(conn: duckdb.DuckDBPyConnection, names: dict[str, str]) -> None:
+    for table in names.values():
+        conn.execute(f"drop table if exists {table}")
+
+
 def _insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     if frame.height == 0:
         return
@@ -123,6 +160,7 @@ class _Delivery:
     period_source: str | None = None
     scope_values: dict[str, set] = field(default_factory=dict)
     duplicates: _Duplicates = field(default_factory=_Duplicates)
+    staging: dict[str, str] = field(default_factory=dict)
 
 
 def _load_chunk(conn: duckdb.DuckDBPyConnection, d: _Delivery, chunk: Chunk, *, file_name: str,
@@ -170,10 +208,10 @@ def _load_chunk(conn: duckdb.DuckDBPyConnection, d: _Delivery, chunk: Chunk, *, 
               else pl.lit(None, pl.String))
     raw_cols = [pl.col(h).alias(c) for h, c in d.columns.items() if c != "period"]
     raw_period = next((pl.col(h) for h, c in d.columns.items() if c == "period"), pl.lit(None, pl.String))
-    _insert_frame(conn, f"raw.{d.kind}", chunk.frame.select(
+    _insert_frame(conn, d.staging["raw"], chunk.frame.select(
         *lineage, raw_period.alias("period"), *raw_cols, extras.alias("extras")))
-    _insert_frame(conn, f"core.{d.kind}", good.select(*lineage, pl.exclude(SOURCE_ROW)))
-    _insert_frame(conn, "quarantine.rows", failures.select(
+    _insert_frame(conn, d.staging["core"], good.select(*lineage, pl.exclude(SOURCE_ROW)))
+    _insert_frame(conn, d.staging["quarantine"], failures.select(
         pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
         pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
         pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
@@ -181,35 +219,47 @@ def _load_chunk(conn: duckdb.DuckDBPyConnection, d: _Delivery, chunk: Chunk, *, 
                                pl.col("raw_value").fill_null("∅")).alias("message")))
 
 
-def _discard(conn: duckdb.DuckDBPyConnection, delivery_id: str, kind: str | None) -> None:
-    """Remove what a delivery wrote before it was rejected part-way (e.g. bad bytes in a late block)."""
-    if kind:
-        conn.execute(f"delete from raw.{kind} where delivery_id = ?", [delivery_id])
-        conn.execute(f"delete from core.{kind} where delivery_id = ?", [delivery_id])
-    conn.execute("delete from quarantine.rows where delivery_id = ?", [delivery_id])
-
-
 def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
                 sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
     match = classify(table.headers, path.name, kind)
-    mapping = load_mapping(match.kind)
     res.kind = match.kind
-    d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped)
+    d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped,
+                  staging=_staging_names(res.delivery_id))
     res.rows_skipped = len(table.skipped)
-    for chunk in table.chunks():
-        _load_chunk(conn, d, chunk, file_name=path.name, explicit_period=period)
-    if res.rows_read == 0:
-        raise FileRejected("the file has a header but no data rows")
+    _create_staging(conn, match.kind, d.staging)
+    try:
+        for chunk in table.chunks():
+            _load_chunk(conn, d, chunk, file_name=path.name, explicit_period=period)
+        if res.rows_read == 0:
+            raise FileRejected("the file has a header but no data rows")
+        conn.execute("begin")
+        try:
+            _publish_delivery(conn, d, table, path=path, sha=sha, size=size, version=version)
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+    finally:
+        _drop_staging(conn, d.staging)
+
+
+def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: SheetTable, *, path: Path, sha: str,
+                      size: int, version: str) -> None:
+    """Inside the delivery's transaction: staging -> raw/core/quarantine, supersession, registry."""
+    res, mapping = d.res, load_mapping(d.kind)
+    conn.execute(f"insert into raw.{d.kind} select * from {d.staging['raw']}")
+    conn.execute(f"insert into core.{d.kind} select * from {d.staging['core']}")
+    conn.execute(f"insert into quarantine.rows select * from {d.staging['quarantine']}")
 
     scope = "|".join("+".join(sorted(map(str, d.scope_values.get(c, set())))) or "*"
                      for c in mapping.scope_columns) or "*"
     earlier = conn.execute(
         """select delivery_id from ops.deliveries where kind = ? and period = ? and scope = ?
            and status = 'loaded' and delivery_id <> ?""",
-        [match.kind, res.period, scope, res.delivery_id]).fetchall()
+        [d.kind, res.period, scope, res.delivery_id]).fetchall()
     res.supersedes = [r[0] for r in earlier]
     for (old,) in earlier:
-        conn.execute(f"delete from core.{match.kind} where delivery_id = ?", [old])
+        conn.execute(f"delete from core.{d.kind} where delivery_id = ?", [old])
         conn.execute("update ops.deliveries set status = 'superseded', superseded_by = ? where delivery_id = ?",
                      [res.delivery_id, old])
     res.status = "superseded" if earlier else "loaded"
@@ -218,19 +268,19 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         parts.append(f"{res.rows_quarantined} quarantined")
     if res.rows_skipped:
         parts.append(f"{res.rows_skipped} skipped (title/blank/totals)")
-    if match.unmapped:
-        parts.append(f"extra columns kept in raw: {', '.join(match.unmapped)}")
+    if d.unmapped:
+        parts.append(f"extra columns kept in raw: {', '.join(d.unmapped)}")
     if earlier:
         parts.append(f"supersedes {', '.join(res.supersedes)}")
     parts += table.notes
     res.message = "; ".join(parts)
     _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
-            period_source=d.period_source, scope=scope, unmapped=match.unmapped)
+            period_source=d.period_source, scope=scope, unmapped=d.unmapped)
 
 
 def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None = None,
                 period: str | None = None, sheet: str | None = None) -> list[DeliveryResult]:
-    """Ingest one file (each sheet a delivery). Never raises for bad input: rejects and records."""
+    """Ingest one file (each sheet a delivery, each atomic). Never raises for bad input: rejects and records."""
     path = Path(path)
     version = record_config_version(conn)
     sha, size = file_sha256(path), path.stat().st_size
@@ -255,7 +305,6 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
         try:
             _load_table(conn, table, res, path=path, sha=sha, size=size, version=version, kind=kind, period=period)
         except FileRejected as exc:
-            _discard(conn, delivery_id, res.kind)
             res.status, res.message = "rejected", str(exc)
             res.rows_loaded = res.rows_quarantined = res.rows_read = 0
             _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding)

@@ -2,8 +2,8 @@
 
 One step per month: every new file of that month is read, mapped, cast, validated and
 loaded (raw keeps every delivered row; core the rows that passed; quarantine the others
-with their reasons) in ONE transaction, then moved to the archive. A file already
-delivered is a no-op; a corrected re-delivery supersedes the earlier one.
+with their reasons), each delivery in one transaction, then moved to the archive. A file
+already delivered is a no-op; a corrected re-delivery supersedes the earlier one.
 """
 
 
@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from checks.mappings import KINDS, load_mapping
 from pipelines.defs.resources import ReadqHome
-from pipelines.ingest.deliver import DeliveryResult, archive_file, ingest_path
+from pipelines.ingest.deliver import DeliveryResult, archive_file, drop_stale_staging, ingest_path
 from pipelines.ingest.landing import files_for_period
 from pipelines.partitions import monthly, period_of
 from warehouse.schema import ensure_schema
@@ -66,18 +66,14 @@ def ingest_month(context: dg.AssetExecutionContext, duckdb: DuckDBResource, read
     results: list[DeliveryResult] = []
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        conn.execute("begin")
-        try:
-            for path in files:
-                results += ingest_path(conn, path)
-            conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
-            raise
-        for path in files:  # only after the commit: a failed run leaves the landing folder as it was
-            archived = archive_file(path, paths.archive, period)
-            conn.execute("update ops.deliveries set archived_path = ? where source_path = ?",
-                         [str(archived), str(path)])
+        drop_stale_staging(conn)
+        for path in files:
+            file_results = ingest_path(conn, path)
+            results += file_results
+            if all(r.status != "rejected" for r in file_results):  # rejected files stay for the user to see
+                archived = archive_file(path, paths.archive, period)
+                conn.execute("update ops.deliveries set archived_path = ? where source_path = ?",
+                             [str(archived), str(path)])
         counts = {
             kind: conn.execute(f"select count(*) from core.{kind} where period = ?", [period]).fetchall()[0][0]
             for kind in KINDS
