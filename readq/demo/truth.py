@@ -1,0 +1,53 @@
+"""Ground truth of the demo centre (never read by the pipeline): one row per injected problem
+or benign event per reading, whether a review finding or a field anomaly report names it, the
+readers' true propensities, and a run summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from readq.demo.behaviour import Month
+from readq.demo.centre import Centre
+
+TRUTH_COLUMNS = [
+    "period", "team", "reader", "segment_no", "customer_no", "meter_no", "read_mode", "problem", "detail",
+    "true_this_read", "reported_this_read", "true_kwh", "reported_kwh", "detected", "finding_no", "report_no",
+    "event_id",
+]
+
+
+def month_truth(m: Month, keys: pl.DataFrame, finding_links: pl.DataFrame) -> pl.DataFrame:
+    truth = m.truth.join(finding_links, on=["pos", "problem"], how="left", maintain_order="left")
+    ident = keys[truth["pos"].to_numpy()]
+    return pl.concat([ident, truth.drop("pos")], how="horizontal")
+
+
+def finalize(parts: list[pl.DataFrame], report_links: list[pl.DataFrame]) -> pl.DataFrame:
+    truth = pl.concat(parts, how="vertical")
+    links = (pl.concat(report_links, how="vertical") if report_links
+             else pl.DataFrame(schema={"event_id": pl.Int64, "report_no": pl.String}))
+    links = links.unique("event_id", keep="first", maintain_order=True)
+    truth = truth.join(links, on="event_id", how="left", maintain_order="left")
+    return truth.with_columns(
+        detected=pl.col("finding_no").is_not_null() | pl.col("report_no").is_not_null(),
+        event_id=pl.when(pl.col("event_id") >= 0).then(pl.col("event_id")),
+    ).select(TRUTH_COLUMNS)
+
+
+def readers_frame(c: Centre) -> pl.DataFrame:
+    return pl.DataFrame({
+        "reader": c.reader_names,
+        "team": [c.team_names[k] for k in c.reader_team],
+        "pair": c.reader_pair,
+        "partner": [c.reader_names[c.pair_members[p][1 - i % 2]] for i, p in enumerate(c.reader_pair)],
+        "propensity": c.reader_propensity,
+        "bad": c.reader_bad,
+    })
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
