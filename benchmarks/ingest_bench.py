@@ -101,14 +101,14 @@ sys.path.insert(0, sys.argv[1])
 mode, path, db = sys.argv[2], sys.argv[3], sys.argv[4]
 import duckdb
 t0 = time.perf_counter()
-con = duckdb.connect(db)
 if mode == "floor":
+    con = duckdb.connect(db)
     con.execute("create table t as select * from read_csv(?)", [path])
     rows = con.execute("select count(*) from t").fetchall()[0][0]
 else:
-    from warehouse.schema import ensure_schema
+    from warehouse.connection import connect  # the pipeline's own settings (memory limit)
     from pipelines.ingest.deliver import ingest_path
-    ensure_schema(con)
+    con = connect(Path(db))
     [res] = ingest_path(con, Path(path))
     rows = res.rows_loaded
     assert res.status == "loaded", res.message

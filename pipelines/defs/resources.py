@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from readq.config import Home, home
+from warehouse.connection import connection_config
 
 
 class ReadqHome(dg.ConfigurableResource):
@@ -20,7 +21,10 @@ class ReadqHome(dg.ConfigurableResource):
 
 def build_resources(data_home: Home | None = None) -> dict:
     h = (data_home or home()).ensure()
-    return {"duckdb": DuckDBResource(database=str(h.warehouse)), "readq_home": ReadqHome(root=str(h.root))}
+    return {
+        "duckdb": DuckDBResource(database=str(h.warehouse), connection_config=connection_config()),
+        "readq_home": ReadqHome(root=str(h.root)),
+    }
 
 
 @dg.definitions
