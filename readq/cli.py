@@ -116,14 +116,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
     else:
         table = Table(title="ingest")
-        for col in ("file", "kind", "period", "status", "read", "loaded", "quarantined", "message"):
-            table.add_column(col, overflow="fold")
+        table.add_column("file", overflow="fold", min_width=24)
+        for col in ("kind", "period", "status"):
+            table.add_column(col)
+        for col in ("read", "loaded", "quarantined"):
+            table.add_column(col, justify="right")
         colours = {"loaded": "green", "superseded": "cyan", "duplicate": "yellow", "rejected": "red"}
         for r in results:
             name = r.file + (f" [{r.sheet}]" if r.sheet else "")
             table.add_row(name, r.kind or "", r.period or "", f"[{colours[r.status]}]{r.status}[/]",
-                          str(r.rows_read), str(r.rows_loaded), str(r.rows_quarantined), r.message)
+                          str(r.rows_read), str(r.rows_loaded), str(r.rows_quarantined))
         console.print(table)
+        for r in results:  # messages in full, under the table
+            name = r.file + (f" [{r.sheet}]" if r.sheet else "")
+            console.print(f"[{colours[r.status]}]{r.status}[/] {name}: {r.message}", soft_wrap=True)
         if not refreshed:
             console.print("[red]the marts or the snapshot could not be refreshed; see `readq ui`[/]")
     if not refreshed:
