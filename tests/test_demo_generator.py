@@ -19,7 +19,7 @@ from checks.mappings import load_mapping
 from readq.config import load_toml
 from readq.demo import DemoSummary, generate_demo
 
-CUSTOMERS, MONTHS, END, SEED = 3000, 6, "2026-10", 7
+CUSTOMERS, MONTHS, END, SEED = 6000, 6, "2026-10", 7
 CFG = load_toml("demo.toml")
 CODES = load_toml("codes.toml")
 
