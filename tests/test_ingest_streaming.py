@@ -70,15 +70,15 @@ def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, t
     from pipelines.ingest import deliver
 
     calls = {"n": 0}
-    original = deliver._load_chunk
+    original = deliver._insert_frame
 
-    def crash_on_third_chunk(*args, **kwargs):
+    def crash_on_third_write(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("power cut")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(deliver, "_load_chunk", crash_on_third_chunk)
+    monkeypatch.setattr(deliver, "_insert_frame", crash_on_third_write)
     corrected = tmp_path / "抄表明细_2024-03_城东_更正.csv"
     corrected.write_bytes((HEADER + "".join(row(i) for i in range(1000, 1060))).encode("gbk"))
     with pytest.raises(RuntimeError):

@@ -15,6 +15,8 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -163,14 +165,15 @@ class _Delivery:
     staging: dict[str, str] = field(default_factory=dict)
 
 
-def _load_chunk(conn: duckdb.DuckDBPyConnection, d: _Delivery, chunk: Chunk, *, file_name: str,
-                explicit_period: str | None) -> None:
+def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
+                   explicit_period: str | None) -> dict[str, pl.DataFrame] | None:
+    """Pure polars work on one chunk: the frames to write to staging (raw, core, quarantine)."""
     mapping = load_mapping(d.kind)
     res = d.res
     canonical = chunk.frame.select(pl.col(SOURCE_ROW), *[pl.col(h).alias(c) for h, c in d.columns.items()])
     if res.period is None:
         if canonical.height == 0 and not chunk.bad_lines:
-            return
+            return None
         res.period, d.period_source = decide_period(canonical, mapping.period_columns, file_name, explicit_period)
     res.rows_read += canonical.height + len(chunk.bad_lines)
     res.rows_skipped += len(chunk.skipped)
@@ -208,15 +211,34 @@ def _load_chunk(conn: duckdb.DuckDBPyConnection, d: _Delivery, chunk: Chunk, *, 
               else pl.lit(None, pl.String))
     raw_cols = [pl.col(h).alias(c) for h, c in d.columns.items() if c != "period"]
     raw_period = next((pl.col(h) for h, c in d.columns.items() if c == "period"), pl.lit(None, pl.String))
-    _insert_frame(conn, d.staging["raw"], chunk.frame.select(
-        *lineage, raw_period.alias("period"), *raw_cols, extras.alias("extras")))
-    _insert_frame(conn, d.staging["core"], good.select(*lineage, pl.exclude(SOURCE_ROW)))
-    _insert_frame(conn, d.staging["quarantine"], failures.select(
-        pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
-        pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
-        pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
-        "raw_value", pl.format("{} failed {} (value {})", pl.col("column_name").fill_null("row"), "check_name",
-                               pl.col("raw_value").fill_null("∅")).alias("message")))
+    return {
+        "raw": chunk.frame.select(*lineage, raw_period.alias("period"), *raw_cols, extras.alias("extras")),
+        "core": good.select(*lineage, pl.exclude(SOURCE_ROW)),
+        "quarantine": failures.select(
+            pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
+            pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
+            pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
+            "raw_value", pl.format("{} failed {} (value {})", pl.col("column_name").fill_null("row"), "check_name",
+                                   pl.col("raw_value").fill_null("∅")).alias("message")),
+    }
+
+
+def _prepared_chunks(d: _Delivery, table: SheetTable, *, file_name: str,
+                     explicit_period: str | None) -> Iterator[dict[str, pl.DataFrame]]:
+    """Chunks prepared one ahead in a worker thread, so polars (parse, cast, validate) and DuckDB
+    (writing the previous chunk) run at the same time; both release the GIL. Order is kept."""
+    def prepare_all() -> Iterator[dict[str, pl.DataFrame]]:
+        for chunk in table.chunks():
+            prepared = _prepare_chunk(d, chunk, file_name=file_name, explicit_period=explicit_period)
+            if prepared is not None:
+                yield prepared
+
+    source = prepare_all()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="readq-prepare") as pool:
+        ahead = pool.submit(next, source, None)
+        while (prepared := ahead.result()) is not None:
+            ahead = pool.submit(next, source, None)
+            yield prepared
 
 
 def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
@@ -228,8 +250,9 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     res.rows_skipped = len(table.skipped)
     _create_staging(conn, match.kind, d.staging)
     try:
-        for chunk in table.chunks():
-            _load_chunk(conn, d, chunk, file_name=path.name, explicit_period=period)
+        for prepared in _prepared_chunks(d, table, file_name=path.name, explicit_period=period):
+            for layer, frame in prepared.items():
+                _insert_frame(conn, d.staging[layer], frame)
         if res.rows_read == 0:
             raise FileRejected("the file has a header but no data rows")
         conn.execute("begin")
