@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from readq.config import Home
+from warehouse.schema import ensure_schema
 
 
 @pytest.fixture
@@ -15,3 +18,12 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     monkeypatch.setenv("READQ_HOME", str(h.root))
     monkeypatch.setenv("DAGSTER_HOME", str(h.dagster_home))
     return h
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An empty in-memory warehouse with the full schema."""
+    conn = duckdb.connect(":memory:")
+    ensure_schema(conn)
+    yield conn
+    conn.close()

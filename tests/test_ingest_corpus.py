@@ -11,7 +11,6 @@ import duckdb
 import pytest
 
 from pipelines.ingest.deliver import DeliveryResult, ingest_path
-from warehouse.schema import ensure_schema
 
 CORPUS = Path(__file__).parent / "corpus" / "files"
 
@@ -64,14 +63,6 @@ EXPECTED: dict[str, Expect] = {
     "31_invalid_bytes_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0,
                                                 message="cannot decode the file as UTF-8 or GBK/GB18030"),
 }
-
-
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(":memory:")
-    ensure_schema(conn)
-    yield conn
-    conn.close()
 
 
 def ingest(con: duckdb.DuckDBPyConnection, name: str, **kw) -> list[DeliveryResult]:

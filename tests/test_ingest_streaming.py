@@ -3,26 +3,16 @@ across block boundaries, and a file rejected part-way leaves nothing behind."""
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from pipelines.ingest import readers
 from pipelines.ingest.deliver import ingest_path
-from warehouse.schema import ensure_schema
 
 HEADER = "电费年月,抄表班组,抄表段编号,抄表员,用户编号,电能表编号,上次示数,本次示数,抄表状态\n"
 
 
 def row(i: int) -> str:
     return f"2024-03,城东,S1,张三,C{i:05d},M{i:05d},{i},{i + 10},已抄\n"
-
-
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(":memory:")
-    ensure_schema(conn)
-    yield conn
-    conn.close()
 
 
 def use_blocks(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
