@@ -36,13 +36,18 @@ concurrency:
 """
 
 
-def instance_for(data_home: Home) -> dg.DagsterInstance:
-    """The Dagster instance under READQ_HOME, so runs made here show in `readq ui`."""
-    os.environ.setdefault("DAGSTER_HOME", str(data_home.dagster_home))
-    dagster_home = Path(os.environ["DAGSTER_HOME"])
+def ensure_dagster_home(dagster_home: Path) -> Path:
+    """The instance folder with its dagster.yaml (telemetry off, one DuckDB writer at a time)."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     if not (dagster_home / "dagster.yaml").exists():
         (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    return dagster_home
+
+
+def instance_for(data_home: Home) -> dg.DagsterInstance:
+    """The Dagster instance under READQ_HOME, so runs made here show in `readq ui`."""
+    os.environ.setdefault("DAGSTER_HOME", str(data_home.dagster_home))
+    ensure_dagster_home(Path(os.environ["DAGSTER_HOME"]))
     return dg.DagsterInstance.get()
 
 

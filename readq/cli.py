@@ -187,7 +187,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from readq.build import ensure_dagster_home
+
     h = home().ensure()
+    ensure_dagster_home(h.dagster_home)
     env = {**os.environ, "READQ_HOME": str(h.root), "DAGSTER_HOME": str(h.dagster_home)}
     dg_bin = Path(sys.executable).with_name("dg")
     console.print(f"Dagster UI on http://localhost:{args.port} (DAGSTER_HOME={h.dagster_home})")
