@@ -53,7 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if _has_data(h):
         console.print(f"[yellow]{h.root} already holds data; not generating a new demo centre "
-                      "(empty the folder or set READQ_HOME to start over).[/]")
+                      "(empty the folder or set READQ_HOME to start over).[/]", soft_wrap=True)
     else:
         defaults = load_toml("demo.toml").get("defaults", {})
         end_month = args.end_month or defaults.get("end_month", "2026-10")
