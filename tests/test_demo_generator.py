@@ -1,21 +1,29 @@
 """The demo-centre generator (readq.demo): deterministic, realistic exports with known truth.
 
-A small centre (3,000 customers x 6 months) is generated once per module; every expectation is
+A small centre (6,000 customers x 6 months) is generated once per module; every expectation is
 derived from config/demo.toml, config/codes.toml and config/mappings/*.toml, not hard-coded.
+The 抄表明细 files are messy on purpose ([mess]: title lines, empty and totals rows, badly written
+values): the helpers below read them the way a careful person would, independently of the pipeline.
 """
 
 from __future__ import annotations
 
+import copy
+import csv
+import datetime as dt
 import hashlib
-import io
+import json
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from checks.mappings import load_mapping
+import readq.demo
+from checks.mappings import KINDS, load_mapping
 from readq.config import load_toml
 from readq.demo import DemoSummary, generate_demo
 
@@ -28,13 +36,89 @@ def word(table: str, code: str) -> str:
     return CODES[table][code][0]
 
 
-def read_export(path: Path) -> pl.DataFrame:
-    """Decode a landing file the way its format demands (GBK, UTF-8 with BOM, XLSX)."""
+MESS = CFG["mess"]
+ALL_HEADERS = {spec.header_zh for kind in KINDS for spec in load_mapping(kind).columns.values()}
+STATUS_WORDS = {str(w) for code, words in CODES["read_status"].items() for w in (code, *words)}
+EXPORT_QUARANTINED = ["EXPORT_BLANK_REGISTER", "EXPORT_BAD_NUMBER", "EXPORT_UNKNOWN_STATUS", "EXPORT_DUPLICATE_ROW"]
+EXPORT_HARMLESS = ["EXPORT_FULLWIDTH_DIGITS", "EXPORT_THOUSANDS_SEPARATOR", "EXPORT_DATE_FORMAT"]
+EXPORT_SKIPPED = ["EXPORT_TITLE_ROW", "EXPORT_BLANK_ROW", "EXPORT_TOTALS_ROW"]
+EXPORT_PROBLEMS = EXPORT_QUARANTINED + EXPORT_HARMLESS + EXPORT_SKIPPED
+ROW_RATES = {"EXPORT_BLANK_REGISTER": "blank_register_rate", "EXPORT_BAD_NUMBER": "bad_number_rate",
+             "EXPORT_UNKNOWN_STATUS": "unknown_status_rate", "EXPORT_DUPLICATE_ROW": "duplicate_rate",
+             "EXPORT_FULLWIDTH_DIGITS": "fullwidth_rate", "EXPORT_THOUSANDS_SEPARATOR": "thousands_rate",
+             "EXPORT_DATE_FORMAT": "date_format_rate"}
+
+
+def raw_rows(path: Path) -> list[list[str]]:
+    """Every line (CSV) or sheet row (XLSX) of a file as text cells ('' = empty), line 1 first."""
     if path.suffix == ".xlsx":
-        return pl.read_excel(path, infer_schema_length=0)
+        frame = pl.read_excel(path, has_header=False, infer_schema_length=0, drop_empty_rows=False,
+                              drop_empty_cols=False)
+        return [["" if v is None else v for v in row] for row in frame.iter_rows()]
     data = path.read_bytes()
     text = data[3:].decode("utf-8") if data.startswith(b"\xef\xbb\xbf") else data.decode("gbk")
-    return pl.read_csv(io.StringIO(text), infer_schema=False)
+    lines = text.split(CFG["export"]["line_terminator"])
+    assert lines[-1] == "", path.name                          # the last line ends like every other
+    return [next(csv.reader([line])) if line else [] for line in lines[:-1]]
+
+
+@dataclass
+class Table:
+    header_line: int                                           # 1-based line of the header
+    header: list[str]
+    rows: list[tuple[int, list[str]]]                          # (line, cells) of every row below it
+    lines: list[list[str]]                                     # every line of the file
+
+
+def read_table(path: Path) -> Table:
+    lines = raw_rows(path)
+    at = next(i for i, row in enumerate(lines) if sum(c in ALL_HEADERS for c in row) >= 3)
+    header = lines[at]
+    rows = [(at + 2 + i, row + [""] * (len(header) - len(row))) for i, row in enumerate(lines[at + 1:])]
+    assert all(len(row) == len(header) for _, row in rows), path.name
+    return Table(at + 1, header, rows, lines)
+
+
+def is_blank(cells: list[str]) -> bool:
+    return all(c == "" for c in cells)
+
+
+def is_totals(cells: list[str]) -> bool:
+    return bool(cells) and cells[0] == MESS["totals_word"]
+
+
+def data_rows(path: Path) -> pl.DataFrame:
+    """The data rows of a landing file (without title, empty and totals rows), text cells, plus `_line`."""
+    t = read_table(path)
+    kept = [(line, row) for line, row in t.rows if not is_blank(row) and not is_totals(row)]
+    frame = pl.DataFrame([[c if c != "" else None for c in row] for _, row in kept], schema=t.header, orient="row")
+    return frame.with_columns(pl.Series("_line", [line for line, _ in kept], dtype=pl.Int64))
+
+
+def read_export(path: Path) -> pl.DataFrame:
+    """Decode a landing file the way its format demands (GBK, UTF-8 with BOM, XLSX): its data rows."""
+    return data_rows(path).drop("_line")
+
+
+def number(text: str | None) -> float | None:
+    """A value as a careful reader takes it: full-width digits and thousands separators are fine."""
+    if text is None or text.strip() in MESS["blank_register_markers"]:
+        return None
+    try:
+        return float(unicodedata.normalize("NFKC", text).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def iso_date(text: str | None) -> str | None:
+    if text is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
 
 
 def canonical(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -61,19 +145,30 @@ _NAME_KEYS = {"readings": "readings", "review_findings": "findings", "field_anom
               "assignments": "assignments", "customers": "customers"}
 
 
+def clean_readings(landing: Path) -> pl.DataFrame:
+    """Every reading once, values normalised (a duplicated row counts once; a value written so
+    badly that no one can read it is null), with its `file` and `_line`."""
+    parts = []
+    for path in sorted(landing.glob("抄表明细_*")):
+        rows = data_rows(path)
+        frame = canonical("readings", rows.drop("_line")).with_columns(rows["_line"])
+        if "period" not in frame.columns:           # XLSX files omit 电费年月: it is in the name
+            frame = frame.with_columns(period=pl.lit(path.stem.split("_")[1]))
+        values = [c for c in frame.columns if c != "_line"]
+        frame = frame.filter(pl.struct(values).is_first_distinct())
+        parts.append(frame.with_columns(file=pl.lit(path.name)))
+    return pl.concat(parts, how="diagonal").with_columns(
+        pl.col("last_read", "this_read", "kwh").map_elements(number, return_dtype=pl.Float64),
+        pl.col("multiplier").cast(pl.Float64),
+        pl.col("plan_day").cast(pl.Float64).cast(pl.Int64),
+        pl.col("read_date").map_elements(iso_date, return_dtype=pl.String),
+    )
+
+
 def _build(root: Path, seed: int) -> Demo:
     summary = generate_demo(root / "landing", root / "truth", seed=seed, customers=CUSTOMERS, months=MONTHS,
                             end_month=END)
-    parts = []
-    for path in sorted((root / "landing").glob("抄表明细_*")):
-        frame = canonical("readings", read_export(path))
-        if "period" not in frame.columns:           # XLSX files omit 电费年月: it is in the name
-            frame = frame.with_columns(period=pl.lit(path.stem.split("_")[1]))
-        parts.append(frame.with_columns(file=pl.lit(path.name)))
-    readings = pl.concat(parts, how="diagonal").with_columns(
-        pl.col("last_read", "this_read", "kwh", "multiplier").cast(pl.Float64),
-        pl.col("plan_day").cast(pl.Float64).cast(pl.Int64),
-    )
+    readings = clean_readings(root / "landing")
     return Demo(root / "landing", root / "truth", summary, readings,
                 pl.read_parquet(root / "truth" / "injected_problems.parquet"),
                 pl.read_parquet(root / "truth" / "readers.parquet"))
@@ -308,8 +403,12 @@ def test_detection_fraction_matches_config(demo: Demo) -> None:
 
 def test_truth_rows_point_to_real_readings(demo: Demo) -> None:
     keys = demo.readings.select("period", "customer_no", "meter_no", "team", "reader", "segment_no").unique()
-    assert demo.truth.join(keys, on=["period", "customer_no", "meter_no", "team", "reader", "segment_no"],
-                           how="anti").is_empty()
+    per_reading = demo.truth.filter(pl.col("customer_no").is_not_null())
+    assert per_reading.join(keys, on=["period", "customer_no", "meter_no", "team", "reader", "segment_no"],
+                            how="anti").is_empty()
+    # only the title, empty and totals rows of the export mess name no customer
+    file_level = set(demo.truth.filter(pl.col("customer_no").is_null())["problem"])
+    assert file_level and file_level <= set(EXPORT_SKIPPED)
     assert set(demo.truth["problem"].unique()) >= {"MISSED", "ESTIMATED", "MISREAD", "VACANT"}
     # the truth's reported values are what the export shows
     joined = demo.truth.filter(pl.col("problem") == "MISREAD").join(
@@ -347,3 +446,227 @@ def test_field_anomaly_reports_name_faults_and_keep_time_order(demo: Demo) -> No
     named = demo.truth.filter(pl.col("report_no").is_not_null())
     assert named.join(reports, on="report_no", how="anti").is_empty()
     assert (named["detected"]).all()
+
+
+# -- export mess ([mess]) -----------------------------------------------------------------------
+
+def observed_mess(path: Path) -> set[tuple[int, str]]:
+    """(line, EXPORT_*) of everything in a reading file that is not a clean data row, found by looking."""
+    t = read_table(path)
+    col = {canonical_name: t.header.index(spec.header_zh)
+           for canonical_name, spec in load_mapping("readings").columns.items() if spec.header_zh in t.header}
+    out = {(line, "EXPORT_TITLE_ROW") for line in range(1, t.header_line)}
+    previous: list[str] | None = None
+    for line, cells in t.rows:
+        if is_blank(cells):
+            out.add((line, "EXPORT_BLANK_ROW"))
+            previous = None
+            continue
+        if is_totals(cells):
+            out.add((line, "EXPORT_TOTALS_ROW"))
+            continue
+        if cells == previous:
+            out.add((line, "EXPORT_DUPLICATE_ROW"))
+        previous = cells
+        value = {name: cells[i] for name, i in col.items()}
+        if value["this_read"].strip() in MESS["blank_register_markers"]:
+            out.add((line, "EXPORT_BLANK_REGISTER"))
+        for name in ("last_read", "this_read", "kwh"):
+            text = value[name]
+            if text.strip() not in MESS["blank_register_markers"] and number(text) is None:
+                out.add((line, "EXPORT_BAD_NUMBER"))
+            if "," in text:
+                out.add((line, "EXPORT_THOUSANDS_SEPARATOR"))
+            if re.search("[０-９]", text):
+                out.add((line, "EXPORT_FULLWIDTH_DIGITS"))
+        if value["read_status"] not in STATUS_WORDS:
+            out.add((line, "EXPORT_UNKNOWN_STATUS"))
+        if value["read_date"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value["read_date"]):
+            out.add((line, "EXPORT_DATE_FORMAT"))
+    return out
+
+
+def check_mess_matches_truth(landing: Path, truth: pl.DataFrame) -> None:
+    """What the reading files show is exactly the export mess the truth records, row by row."""
+    mess = truth.filter(pl.col("file").is_not_null())
+    assert set(mess["problem"]) <= set(EXPORT_PROBLEMS)
+    assert truth.filter(pl.col("problem").is_in(EXPORT_PROBLEMS))["file"].is_not_null().all()
+    paths = sorted(landing.glob("抄表明细_*"))
+    assert set(mess["file"]) <= {p.name for p in paths}
+    fields = {n: s.header_zh for n, s in load_mapping("readings").columns.items()}
+    year, month = map(int, truth["period"].max().split("-"))            # exports are cut after the last month
+    export_date = (dt.date(year + month // 12, month % 12 + 1, 1)
+                   + dt.timedelta(days=CFG["anomalies"]["export_lag_days"])).isoformat()
+    for path in paths:
+        recorded = mess.filter(pl.col("file") == path.name)
+        assert observed_mess(path) == set(recorded.select("source_row", "problem").iter_rows()), path.name
+        t = read_table(path)
+        at = {line: dict(zip(t.header, cells, strict=True)) for line, cells in t.rows}
+        data = [cells for _, cells in t.rows if not is_blank(cells) and not is_totals(cells)]
+        for row in recorded.iter_rows(named=True):
+            line, problem = row["source_row"], row["problem"]
+            if problem == "EXPORT_TITLE_ROW":
+                words = {"station": CFG["centre"]["station"], "org_code": CFG["centre"]["org_code"],
+                         "team": row["team"], "period": row["period"], "date": export_date}
+                expected = [MESS["title"].format(**words)] if line == 1 else (
+                    [MESS["export_time"].format(**words)] if t.lines[line - 1] else [])
+                assert t.lines[line - 1] == expected, (path.name, line)
+                continue
+            cells = at[line]
+            if problem == "EXPORT_TOTALS_ROW":
+                kwh_at = t.header.index(fields["kwh"])
+                total = sum(number(c[kwh_at]) or 0.0 for c in data)
+                assert number(cells[fields["kwh"]]) == pytest.approx(total, abs=0.01)
+                assert row["reported_kwh"] == pytest.approx(total, abs=0.01)
+                continue
+            if problem == "EXPORT_BLANK_ROW":
+                continue
+            # a row-level defect sits on the reading of the customer the truth names
+            assert cells[fields["customer_no"]] == row["customer_no"], (path.name, line)
+            assert cells[fields["meter_no"]] == row["meter_no"], (path.name, line)
+            if problem in ("EXPORT_BLANK_REGISTER", "EXPORT_BAD_NUMBER", "EXPORT_UNKNOWN_STATUS"):
+                assert row["reported_this_read"] is None and row["reported_kwh"] is None   # not loaded
+                assert row["true_this_read"] is not None and row["true_kwh"] is not None
+            else:
+                assert row["reported_this_read"] == row["true_this_read"] is not None
+            if problem == "EXPORT_BLANK_REGISTER":
+                assert cells[fields["read_status"]] == word("read_status", "READ")
+            elif problem == "EXPORT_DUPLICATE_ROW":
+                assert row["detail"] == f"exact copy of line {line - 1}"
+                assert list(at[line - 1].values()) == list(cells.values())
+            elif problem in EXPORT_HARMLESS:      # read with care, the row holds the billing values
+                assert number(cells[fields["this_read"]]) == pytest.approx(row["true_this_read"], abs=1e-9)
+                assert number(cells[fields["kwh"]]) == pytest.approx(row["true_kwh"], abs=1e-9)
+                if problem == "EXPORT_DATE_FORMAT":
+                    assert row["detail"].endswith(f"({iso_date(cells[fields['read_date']])})")
+
+
+def test_export_mess_in_the_files_is_exactly_the_recorded_mess(demo: Demo) -> None:
+    assert demo.truth.filter(pl.col("problem").is_in(EXPORT_PROBLEMS)).height > 0
+    check_mess_matches_truth(demo.landing, demo.truth)
+
+
+def test_export_mess_rates_match_config(demo: Demo) -> None:
+    mess = demo.truth.filter(pl.col("file").is_not_null())
+    # words the pipeline must not know, markers it must take for "missing"
+    assert not set(MESS["unknown_status_words"]) & STATUS_WORDS
+    files = sorted(demo.landing.glob("抄表明细_*"))
+    csv_files = [p for p in files if p.suffix == ".csv"]
+    titled = set(mess.filter(pl.col("problem") == "EXPORT_TITLE_ROW")["file"])
+    totals = set(mess.filter(pl.col("problem") == "EXPORT_TOTALS_ROW")["file"])
+    blank = set(mess.filter(pl.col("problem") == "EXPORT_BLANK_ROW")["file"])
+    assert titled <= {p.name for p in csv_files}                          # XLSX files get no title
+    timed = {p.name for p in csv_files if len(read_table(p).lines[1]) == 1
+             and read_table(p).lines[1][0].startswith(MESS["export_time"].split("{")[0])}
+    assert timed <= titled
+    lines_per_title = mess.filter(pl.col("problem") == "EXPORT_TITLE_ROW").group_by("file").len()
+    assert set(lines_per_title["len"]) <= {1 + MESS["title_blank_lines"], 2 + MESS["title_blank_lines"]}
+    with_data = [p for p in files if data_rows(p).height > 0]           # only those get rows below the data
+    can_blank = [p for p in with_data if p.suffix == ".csv" or p.name in totals]
+    lo, hi = MESS["blank_rows"]
+    per_blank = mess.filter(pl.col("problem") == "EXPORT_BLANK_ROW").group_by("file").len()["len"]
+    assert per_blank.is_empty() or (per_blank.min() >= lo and per_blank.max() <= hi)
+    for got, n, share in ((len(titled), len(csv_files), MESS["title_share"]),
+                          (len(timed), len(titled), MESS["export_time_share"]),
+                          (len(totals), len(with_data), MESS["totals_share"]),
+                          (len(blank), len(can_blank), MESS["blank_share"])):
+        assert abs(got - n * share) <= 4 * math.sqrt(n * share * (1 - share)) + 1, (got, n, share)
+    # row level: rate x rows that can carry the defect
+    r = demo.readings
+    big = pl.any_horizontal([pl.col(c).abs() >= 1000 for c in MESS["thousands_columns"]])
+    eligible = {
+        "EXPORT_BLANK_REGISTER": r.filter(pl.col("read_status") == word("read_status", "READ")).height,
+        "EXPORT_THOUSANDS_SEPARATOR": r.filter(big).height,
+        "EXPORT_DATE_FORMAT": r.filter(pl.col("read_date").is_not_null()).height,
+    }
+    observed = dict(mess.group_by("problem").len().iter_rows())
+    for problem, key in ROW_RATES.items():
+        expected = MESS[key] * eligible.get(problem, r.height)
+        assert expected > 10, (problem, expected)
+        assert abs(observed.get(problem, 0) - expected) <= 4 * math.sqrt(expected) + 1, (problem, observed, expected)
+
+
+def test_export_mess_keeps_every_reading_and_is_counted_in_the_summary(demo: Demo) -> None:
+    # a messy row is still its customer's reading: every reading is in the files exactly once
+    # (a duplicated row once more), none dropped, none invented
+    assert demo.readings.select("period", "meter_no").is_unique().all()
+    duplicates = demo.truth.filter(pl.col("problem") == "EXPORT_DUPLICATE_ROW").height
+    written = sum(data_rows(p).height for p in demo.landing.glob("抄表明细_*"))
+    assert written == demo.readings.height + duplicates == demo.summary.rows_per_kind["readings"]
+    # summary.json counts them
+    summary = json.loads((demo.truth_dir / "summary.json").read_text(encoding="utf-8"))
+    counts = dict(demo.truth.group_by("problem").len().iter_rows())
+    for problem in EXPORT_PROBLEMS:
+        assert summary["problems"][problem] == counts.get(problem, 0) == demo.summary.problems[problem]
+    mess = summary["export_mess"]
+    assert mess["quarantined_rows"] == {p: counts.get(p, 0) for p in EXPORT_QUARANTINED}
+    assert mess["harmless_rows"] == {p: counts.get(p, 0) for p in EXPORT_HARMLESS}
+    assert mess["skipped_rows"] == {p: counts.get(p, 0) for p in EXPORT_SKIPPED}
+    files_with = demo.truth.filter(pl.col("file").is_not_null()).group_by("problem").agg(pl.col("file").n_unique())
+    files_with = dict(files_with.iter_rows())
+    assert mess["files"] == {"title": files_with.get("EXPORT_TITLE_ROW", 0),
+                             "empty_rows": files_with.get("EXPORT_BLANK_ROW", 0),
+                             "totals": files_with.get("EXPORT_TOTALS_ROW", 0)}
+
+
+def _generate_with_mess(monkeypatch: pytest.MonkeyPatch, root: Path, mess: dict, **kwargs) -> None:
+    cfg = copy.deepcopy(readq.demo.load_demo_config())
+    cfg["mess"].update(mess)
+    monkeypatch.setattr(readq.demo, "load_demo_config", lambda: cfg)
+    generate_demo(root / "landing", root / "truth", **kwargs)
+
+
+def test_every_file_kind_of_mess_in_both_formats(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every file messed at file level (XLSX too: empty rows and 合计), rows at high rates."""
+    shares = {"title_share": 1.0, "export_time_share": 1.0, "totals_share": 1.0, "blank_share": 1.0}
+    rates = {key: 0.05 for key in ROW_RATES.values()}
+    _generate_with_mess(monkeypatch, tmp_path, shares | rates, seed=SEED, customers=1200, months=2, end_month=END)
+    truth = pl.read_parquet(tmp_path / "truth" / "injected_problems.parquet")
+    check_mess_matches_truth(tmp_path / "landing", truth)
+    files = sorted((tmp_path / "landing").glob("抄表明细_*"))
+    assert {p.suffix for p in files} == {".csv", ".xlsx"}
+    per_file = truth.filter(pl.col("file").is_not_null()).group_by("file").agg(pl.col("problem").unique())
+    kinds = {f: set(ps) for f, ps in per_file.iter_rows()}
+    assert sum(data_rows(p).height > 0 for p in files) >= len(files) // 2
+    for path in files:
+        if data_rows(path).height == 0:              # a team without segments in so small a centre
+            assert "EXPORT_TOTALS_ROW" not in kinds.get(path.name, set())
+            continue
+        assert {"EXPORT_TOTALS_ROW", "EXPORT_BLANK_ROW"} <= kinds[path.name]
+        assert ("EXPORT_TITLE_ROW" in kinds[path.name]) == (path.suffix == ".csv")
+        lines = read_table(path).lines
+        if path.suffix == ".csv":
+            assert lines[1][0].startswith(MESS["export_time"].split("{")[0])
+        assert is_totals(lines[-1])
+    for suffix in (".csv", ".xlsx"):                  # every row-level kind in either format
+        seen = set().union(*(kinds[p.name] for p in files if p.suffix == suffix))
+        assert seen >= set(EXPORT_QUARANTINED + EXPORT_HARMLESS), suffix
+
+
+def test_mess_switched_off_gives_clean_files_and_shifts_nothing_else(
+        demo: Demo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    off = dict.fromkeys([*ROW_RATES.values(), "title_share", "totals_share", "blank_share"], 0.0)
+    _generate_with_mess(monkeypatch, tmp_path, off, seed=SEED, customers=CUSTOMERS, months=MONTHS, end_month=END)
+    truth = pl.read_parquet(tmp_path / "truth" / "injected_problems.parquet")
+    assert truth.filter(pl.col("problem").is_in(EXPORT_PROBLEMS)).is_empty()
+    # the other files and the rest of the truth are exactly those of the messy build
+    ours, clean = _hashes(demo.landing), _hashes(tmp_path / "landing")
+    assert ours.keys() == clean.keys()
+    others = [k for k in ours if not k.startswith("抄表明细")]
+    assert others and all(ours[k] == clean[k] for k in others)
+    assert demo.truth.filter(~pl.col("problem").is_in(EXPORT_PROBLEMS)).equals(truth)
+    # clean files: the header on line 1, nothing to skip or quarantine
+    for path in sorted((tmp_path / "landing").glob("抄表明细_*")):
+        assert observed_mess(path) == set(), path.name
+        assert read_table(path).header_line == 1
+    # the mess does not change what the data means: read with care, every reading is the same,
+    # except the values written so badly that they are lost (those are the billing values in truth)
+    key = ["period", "meter_no"]
+    clean_view = clean_readings(tmp_path / "landing").drop("_line").sort(key)
+    messy_view = demo.readings.drop("_line").sort(key)
+    broken = demo.truth.filter(pl.col("problem").is_in(
+        ["EXPORT_BLANK_REGISTER", "EXPORT_BAD_NUMBER", "EXPORT_UNKNOWN_STATUS"])).select(*key, "true_this_read")
+    assert broken.height > 0 and clean_view.height == messy_view.height
+    assert clean_view.join(broken, on=key, how="anti").equals(messy_view.join(broken, on=key, how="anti"))
+    lost = broken.join(clean_view, on=key)
+    assert ((lost["this_read"] - lost["true_this_read"]).abs() < 1e-9).all()

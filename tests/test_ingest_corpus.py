@@ -62,6 +62,7 @@ EXPECTED: dict[str, Expect] = {
                                                   message="cannot open the workbook (not a readable XLSX/XLS"),
     "31_invalid_bytes_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0,
                                                 message="cannot decode the file as UTF-8 or GBK/GB18030"),
+    "32_cast_and_check_failures_抄表明细_2024-03.csv": Expect("loaded", "readings", 998, 2),
 }
 
 

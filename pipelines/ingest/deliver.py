@@ -198,7 +198,7 @@ def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
         unreadable.with_columns(pl.lit("read").alias("stage")),
         cast_failures.with_columns(pl.lit("cast").alias("stage")),
         check_failures.with_columns(pl.lit("validate").alias("stage")),
-    ])
+    ]).rechunk()  # polars 2.1 panics formatting a many-chunk frame ("i < self.len()")
     res.rows_loaded += good.height
     res.rows_quarantined += failures[SOURCE_ROW].n_unique()
     for column in mapping.scope_columns:

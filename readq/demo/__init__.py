@@ -9,7 +9,8 @@ give byte-identical files.
 
 Modules: settings (config, codes, headers, months) · names (fake personal data) · centre
 (entities and rotation plan) · behaviour (consumption, registers, injected problems) · findings
-(review findings, anomaly reports) · exports (file writing) · truth (ground truth).
+(review findings, anomaly reports) · mess (title/totals rows and badly written values in the
+抄表明细 files, config [mess]) · exports (file writing) · truth (ground truth).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from readq.demo.settings import (
     month_start,
     periods_ending,
 )
-from readq.demo.truth import finalize, month_truth, readers_frame, write_summary
+from readq.demo.truth import export_mess, finalize, month_truth, readers_frame, write_summary
 
 __all__ = ["DemoSummary", "generate_demo"]
 
@@ -53,7 +54,7 @@ TASK_FINISH = "写入用户档案与真值 / writing master and truth"
 class DemoSummary:
     files: list[Path]                                   # every file written into landing
     files_per_kind: dict[str, int]
-    rows_per_kind: dict[str, int]
+    rows_per_kind: dict[str, int]                      # data rows written (a duplicated reading row twice)
     truth_files: list[Path]
     problems: dict[str, int]                           # truth rows per problem
     detected: dict[str, int]                           # ... of which named by a finding / report
@@ -88,7 +89,7 @@ def generate_demo(landing: Path, truth_dir: Path, *, seed: int = 20261129, custo
     cutoff = (month_start(month_name(month_index(periods[-1]) + 1))
               + np.timedelta64(int(cfg["anomalies"]["export_lag_days"]), "D")).astype("datetime64[s]")
     created = dt.datetime.fromisoformat(str(cutoff))
-    exporter = Exporter(centre, cfg, codes, landing, created)
+    exporter = Exporter(centre, cfg, codes, landing, created, seed)
     reporter = Reporter(centre, cfg, codes, seed, cutoff)
     report(TASK_CENTRE, 1, 1)
 
@@ -123,6 +124,8 @@ def generate_demo(landing: Path, truth_dir: Path, *, seed: int = 20261129, custo
             "assignments", assignments, ex_cfg["assignments_name"].format(period=period),
             ex_cfg["assignments_format"]), len(assignments))
         truth_parts.append(month_truth(m, keys, finding_links))
+        truth_parts.extend(exporter.mess_truth)
+        exporter.mess_truth.clear()
         report(TASK_MONTHS, t + 1, len(periods))
 
     report(TASK_FINISH, 0, 1)
@@ -155,6 +158,7 @@ def generate_demo(landing: Path, truth_dir: Path, *, seed: int = 20261129, custo
         "rows_per_kind": rows_per_kind,
         "problems": problems,
         "detected": detected,
+        "export_mess": export_mess(truth),
     })
     report(TASK_FINISH, 1, 1)
     return DemoSummary(

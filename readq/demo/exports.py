@@ -3,7 +3,9 @@
 Frames are built with canonical column names and string values, then renamed to the first
 header alias of `config/mappings/<kind>.toml` (in that file's column order) and written as
 GBK CSV, UTF-8-with-BOM CSV or XLSX. Register values are written with the register's
-decimals (`12345.67`); XLSX files get numeric cells for the mapping's int/float columns.
+decimals (`12345.67`); XLSX files get numeric cells for the mapping's int/float columns (text
+cells for values that are no number as written). The 抄表明细 files are messed up first as
+[mess] says (readq.demo.mess): title lines, empty and totals rows, badly written values.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import xlsxwriter
 from checks.mappings import load_mapping
 from readq.demo.behaviour import ANOMALY_TYPES, MeterState, Month
 from readq.demo.centre import Centre, meter_numbers
+from readq.demo.mess import Mess
 from readq.demo.settings import (
     CLASSES,
     READ_MODES,
@@ -47,6 +50,20 @@ def fmt_datetime(ts: np.ndarray, fmt: str) -> pl.Series:
     return pl.Series(ts.astype("datetime64[ms]")).dt.strftime(fmt)
 
 
+def _text_cells(text: pl.DataFrame, numeric: pl.DataFrame, cols: list[str]) -> dict[int, dict[int, str]]:
+    """{sheet row: {column index: text}} for values of numeric columns that are no number as written
+    (full-width digits, thousands separators, '--', typing errors): those become text cells."""
+    if text.width == 0:
+        return {}
+    unread = [(text[c].is_not_null() & (text[c] != "") & numeric[c].is_null()).alias(c) for c in text.columns]
+    flags = text.select(unread)
+    rows = np.flatnonzero(flags.select(pl.any_horizontal(pl.all())).to_series().to_numpy())
+    out: dict[int, dict[int, str]] = {}
+    for r in rows:
+        out[int(r) + 1] = {cols.index(c): text[c][int(r)] for c in text.columns if flags[c][int(r)]}
+    return out
+
+
 def _const(value: str, n: int) -> pl.Series:
     return pl.Series([value], dtype=pl.String).gather(np.zeros(n, dtype=np.int64))
 
@@ -56,8 +73,11 @@ def _words(words: list[str], idx: np.ndarray) -> pl.Series:
 
 
 class Exporter:
-    def __init__(self, c: Centre, cfg: dict[str, Any], codes: Codes, landing: Path, created: dt.datetime):
+    def __init__(self, c: Centre, cfg: dict[str, Any], codes: Codes, landing: Path, created: dt.datetime,
+                 seed: int):
         self.c, self.cfg, self.codes, self.landing, self.created = c, cfg, codes, landing, created
+        self.mess = Mess(cfg, codes, seed, created)
+        self.mess_truth: list[pl.DataFrame] = []        # EXPORT_* truth rows of the files written so far
         self.ex = cfg["export"]
         self.mappings = {k: load_mapping(k) for k in
                          ("readings", "review_findings", "field_anomalies", "assignments", "customers")}
@@ -70,35 +90,55 @@ class Exporter:
         self.reader_s = pl.Series(c.reader_names, dtype=pl.String)
 
     # -- generic writer -------------------------------------------------------------------
-    def write(self, kind: str, frame: pl.DataFrame, stem: str, fmt: str, *, sheet: str = "Sheet1",
-              omit: tuple[str, ...] | list[str] = ()) -> Path:
+    def columns(self, kind: str, frame: pl.DataFrame, omit: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """The frame's columns as the file holds them (the mapping's order, without `omit`)."""
         mapping = self.mappings[kind]
-        cols = [name for name in mapping.columns if name in frame.columns and name not in omit]
         missing = [name for name in frame.columns if name not in mapping.columns]
         if missing:
             raise ValueError(f"{kind}: columns {missing} are not in mappings/{kind}.toml")
+        return [name for name in mapping.columns if name in frame.columns and name not in omit]
+
+    def write(self, kind: str, frame: pl.DataFrame, stem: str, fmt: str, *, sheet: str = "Sheet1",
+              omit: tuple[str, ...] | list[str] = (), prefix: list[str] | tuple[str, ...] = (),
+              tail: list[dict[str, str]] | tuple[dict[str, str], ...] = ()) -> Path:
+        """Write `frame`; `prefix` = lines above the header (CSV), `tail` = rows below the data
+        (canonical column -> text; {} = an empty row)."""
+        mapping = self.mappings[kind]
+        cols = self.columns(kind, frame, omit)
         out = frame.select(cols)
+        if tail:
+            out = pl.concat([out, pl.DataFrame([{c: row.get(c) for c in cols} for row in tail],
+                                               schema=dict.fromkeys(cols, pl.String))], how="vertical")
+        header = {n: mapping.columns[n].header_zh for n in cols}
         if fmt == "xlsx":
+            if prefix:
+                raise ValueError("XLSX files get no lines above the header")
             numeric = [n for n in cols if mapping.columns[n].type in ("int", "float")]
+            text = out.select(numeric)
             out = out.with_columns(pl.col(numeric).cast(pl.Float64, strict=False))
             path = self.landing / f"{stem}.xlsx"
-            self._write_xlsx(out.rename({n: mapping.columns[n].header_zh for n in cols}), path, sheet)
+            self._write_xlsx(out.rename(header), path, sheet, _text_cells(text, out, cols))
             return path
-        text = out.rename({n: mapping.columns[n].header_zh for n in cols}).write_csv(
-            line_terminator=self.ex["line_terminator"])
+        term = self.ex["line_terminator"]
+        text = "".join(line + term for line in prefix) + out.rename(header).write_csv(line_terminator=term)
         data = text.encode("gbk") if fmt == "csv_gbk" else UTF8_BOM + text.encode("utf-8")
         path = self.landing / f"{stem}.csv"
         path.write_bytes(data)
         return path
 
-    def _write_xlsx(self, frame: pl.DataFrame, path: Path, sheet: str) -> None:
+    def _write_xlsx(self, frame: pl.DataFrame, path: Path, sheet: str,
+                    text_cells: dict[int, dict[int, str]] | None = None) -> None:
         wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                              "strings_to_formulas": False, "strings_to_urls": False})
         wb.set_properties({"created": self.created})
         ws = wb.add_worksheet(sheet)
         ws.write_row(0, 0, frame.columns)
         write_row = ws.write_row
+        fix = text_cells or {}
         for r, row in enumerate(frame.iter_rows(), start=1):
+            cells = fix.get(r)
+            if cells:
+                row = tuple(cells.get(i, v) for i, v in enumerate(row))
             write_row(r, 0, row)
         wb.close()
 
@@ -173,7 +213,12 @@ class Exporter:
             frame = self.readings_frame(m, keys, pos)
             stem = self.ex["readings_name"].format(period=m.period, team=name)
             omit = self.ex["xlsx_omit"] if fmt == "xlsx" else ()
-            out.append((self.write("readings", frame, stem, fmt, sheet=self.ex["xlsx_sheet"], omit=omit), len(pos)))
+            messy = self.mess.apply(
+                frame, keys[pos], m.kwh[pos], m.dec[pos], fmt=fmt, file=f"{stem}.{'xlsx' if fmt == 'xlsx' else 'csv'}",
+                first_column=self.columns("readings", frame, omit)[0], period=m.period, team=name, t=m.t, team_k=k)
+            self.mess_truth.append(messy.truth)
+            out.append((self.write("readings", messy.frame, stem, fmt, sheet=self.ex["xlsx_sheet"], omit=omit,
+                                   prefix=messy.prefix, tail=messy.tail), messy.frame.height))
         return out
 
     # -- assignments ------------------------------------------------------------------------

@@ -29,7 +29,15 @@ READING_PROBLEMS: tuple[str, ...] = (
 FAULTS: tuple[str, ...] = ("THEFT", "STUCK", "REVERSING")        # sustained; index+1 = fault id
 SEGMENT_PROBLEMS: tuple[str, ...] = ("OFF_PLAN_DAY", "LATE_UPLOAD")
 BENIGN_EVENTS: tuple[str, ...] = ("ROLLOVER", "METER_CHANGE", "VACANT")
-ALL_PROBLEMS: tuple[str, ...] = READING_PROBLEMS + FAULTS + SEGMENT_PROBLEMS + BENIGN_EVENTS
+# Export mess ([mess], readq.demo.mess): rows the pipeline quarantines, harmless variants it
+# normalises and loads, and lines it skips (title lines, empty rows, the totals row).
+EXPORT_QUARANTINED: tuple[str, ...] = (
+    "EXPORT_BLANK_REGISTER", "EXPORT_BAD_NUMBER", "EXPORT_UNKNOWN_STATUS", "EXPORT_DUPLICATE_ROW",
+)
+EXPORT_HARMLESS: tuple[str, ...] = ("EXPORT_FULLWIDTH_DIGITS", "EXPORT_THOUSANDS_SEPARATOR", "EXPORT_DATE_FORMAT")
+EXPORT_SKIPPED: tuple[str, ...] = ("EXPORT_TITLE_ROW", "EXPORT_BLANK_ROW", "EXPORT_TOTALS_ROW")
+EXPORT_PROBLEMS: tuple[str, ...] = EXPORT_QUARANTINED + EXPORT_HARMLESS + EXPORT_SKIPPED
+ALL_PROBLEMS: tuple[str, ...] = READING_PROBLEMS + FAULTS + SEGMENT_PROBLEMS + BENIGN_EVENTS + EXPORT_PROBLEMS
 
 
 def parse_digits(values: list[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,8 +121,43 @@ def _validate(cfg: dict[str, Any]) -> None:
                     "xlsx_earlier_export"):
         if cfg["export"][fmt_key] not in EXPORT_FORMATS:
             problems.append(f"export.{fmt_key} must be one of {sorted(EXPORT_FORMATS)}")
+    problems += _mess_problems(cfg.get("mess", {}))
     if problems:
         raise ValueError("config/demo.toml: " + "; ".join(problems))
+
+
+MESS_RATES: tuple[str, ...] = ("blank_register_rate", "bad_number_rate", "unknown_status_rate", "duplicate_rate",
+                               "fullwidth_rate", "thousands_rate", "date_format_rate")
+MESS_SHARES: tuple[str, ...] = ("title_share", "export_time_share", "totals_share", "blank_share",
+                                "double_point_share")
+REGISTER_COLUMNS: tuple[str, ...] = ("last_read", "this_read")
+
+
+def _mess_problems(mess: dict[str, Any]) -> list[str]:
+    if not mess:
+        return ["[mess] is missing"]
+    out = []
+    for key in MESS_RATES + MESS_SHARES:
+        if not 0 <= float(mess.get(key, -1)) <= 1:
+            out.append(f"mess.{key} must be a number in [0, 1]")
+    if sum(float(mess.get(k, 0)) for k in MESS_RATES) > 1:
+        out.append("mess: the row-level rates must add up to at most 1 (at most one defect per row)")
+    lo, hi = mess.get("blank_rows", [1, 0])
+    if not 1 <= int(lo) <= int(hi):
+        out.append("mess.blank_rows must be [low, high] with 1 <= low <= high")
+    if int(mess.get("title_blank_lines", -1)) < 0:
+        out.append("mess.title_blank_lines must be >= 0")
+    if not set(mess.get("bad_number_columns", [])) or not set(mess["bad_number_columns"]) <= set(REGISTER_COLUMNS):
+        out.append(f"mess.bad_number_columns must be a non-empty subset of {list(REGISTER_COLUMNS)}")
+    if not set(mess.get("thousands_columns", [])) or not set(mess["thousands_columns"]) <= {*REGISTER_COLUMNS, "kwh"}:
+        out.append("mess.thousands_columns must be a non-empty subset of last_read, this_read, kwh")
+    if any(not k.isdigit() or len(k) != 1 or not v or any(ch.isdigit() or ch in ".,-" for ch in v)
+           for k, v in mess.get("lookalikes", {}).items()):
+        out.append("mess.lookalikes maps single digits to letters (no digits, '.', ',' or '-')")
+    for key in ("blank_register_markers", "unknown_status_words", "date_formats"):
+        if not mess.get(key):
+            out.append(f"mess.{key} must not be empty")
+    return out
 
 
 # -- billing months -------------------------------------------------------------------------

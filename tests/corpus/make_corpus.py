@@ -168,6 +168,13 @@ def main() -> None:
     write("30_not_a_workbook_抄表明细_2024-03.xlsx", "this is not a workbook\n", "utf-8")
     (OUT / "31_invalid_bytes_抄表明细_2024-03.csv").write_bytes(
         csv_text(HEADER, ROWS).encode("gbk") + b"\xff\xfe\xff broken\n")
+    # a cast failure and a missing required value in one block of 1,000 rows: polars 2.1 panicked
+    # formatting the quarantine messages of such a block (regression)
+    many = [[*ROWS[0][:5], f"33{i:08d}", "王", f"M9{i:05d}", str(i), str(i + 5), "5", "1", "已抄", "抄表机", "2024-03-05"]
+            for i in range(1000)]
+    many[333][12] = "待抄"
+    many[990][9] = ""
+    write("32_cast_and_check_failures_抄表明细_2024-03.csv", csv_text(HEADER, many))
     print(f"wrote {len(list(OUT.iterdir()))} files into {OUT}")
 
 
