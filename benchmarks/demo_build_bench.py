@@ -22,8 +22,14 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.report import stamp, write_section  # noqa: E402
 
 CHILD = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 from pathlib import Path
+
+
+def peak_rss_mb():  # this process's own high-water mark (ru_maxrss can carry the parent's across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 sys.path.insert(0, sys.argv[1])
 customers, months, root = int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 os.environ["READQ_HOME"] = str(root)
@@ -40,7 +46,7 @@ t2 = time.perf_counter()
 assert not report.failed, report.failed
 print(json.dumps({"generate_s": t1 - t0, "build_s": t2 - t1, "rows": summary.rows_per_kind["readings"],
                   "files": len(summary.files), "warehouse_mb": h.warehouse.stat().st_size / 1e6,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 

@@ -92,8 +92,14 @@ def write_inputs(folder: Path, sizes: list[int], xlsx_rows: int) -> dict[str, Pa
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+
+
+def peak_rss_mb():  # this process's own high-water mark (ru_maxrss can carry the parent's across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 sys.path.insert(0, sys.argv[1])
 mode, path, db = sys.argv[2], sys.argv[3], sys.argv[4]
 import duckdb
@@ -112,7 +118,7 @@ else:
 con.close()
 seconds = time.perf_counter() - t0
 print(json.dumps({"seconds": seconds, "rows": rows,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
