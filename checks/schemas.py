@@ -15,6 +15,7 @@ import polars as pl
 
 from checks.casting import POLARS_TYPES
 from checks.mappings import load_mapping
+from pipelines.ingest.errors import FileRejected
 from readq.config import load_toml
 
 PERIOD_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
@@ -72,7 +73,7 @@ def schema_for(kind: str) -> pa.DataFrameSchema:
 def validate(kind: str, typed: pl.DataFrame, source_rows: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows that pass, failures in long form keyed by _source_row).
 
-    Schema-level failures (a null index) mean the frame itself is wrong: they raise.
+    Schema-level failures (a null index) mean the table as a whole does not fit: the file is rejected.
     """
     try:
         schema_for(kind).validate(typed, lazy=True)
@@ -81,7 +82,8 @@ def validate(kind: str, typed: pl.DataFrame, source_rows: pl.Series) -> tuple[pl
         cases = err.failure_cases
     schema_level = cases.filter(pl.col("index").is_null())
     if schema_level.height:
-        raise RuntimeError(f"{kind} frame does not fit its schema: {schema_level.to_dicts()[:3]}")
+        reasons = "; ".join(f"{r['column']}: {r['check']}" for r in schema_level.head(5).to_dicts())
+        raise FileRejected(f"the file does not fit the {kind} schema ({reasons})")
     failures = cases.select(
         pl.col("index").cast(pl.Int64),
         pl.col("column").alias("column_name"),

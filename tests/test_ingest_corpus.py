@@ -3,6 +3,7 @@ file, exactly what is loaded, quarantined or rejected, and what the user is told
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple
@@ -67,7 +68,7 @@ EXPECTED: dict[str, Expect] = {
 
 
 def ingest(con: duckdb.DuckDBPyConnection, name: str, **kw) -> list[DeliveryResult]:
-    return ingest_path(con, CORPUS / name, **kw)
+    return ingest_path(con, CORPUS / name, **kw)  # an absolute path replaces CORPUS
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
@@ -174,3 +175,41 @@ def test_explicit_period_rescues_a_file_without_one(con: duckdb.DuckDBPyConnecti
     assert (res.status, res.period, res.rows_loaded) == ("loaded", "2024-03", 3)
     assert con.execute("select period_source from ops.deliveries where status = 'loaded'").fetchall() == [
         ("explicit",)]
+
+
+def test_skipped_rows_are_recorded_with_their_reason(con: duckdb.DuckDBPyConnection) -> None:
+    ingest(con, "04_title_row_抄表明细_2024-03_城东.csv")
+    ingest(con, "18_totals_row_抄表明细_2024-03.csv")
+    rows = con.execute("select d.file_name, s.source_row, s.reason from ops.skipped_rows s "
+                       "join ops.deliveries d using (delivery_id) order by 1, 2").fetchall()
+    assert rows == [
+        ("04_title_row_抄表明细_2024-03_城东.csv", 1, "title row"),
+        ("04_title_row_抄表明细_2024-03_城东.csv", 2, "title row"),
+        ("18_totals_row_抄表明细_2024-03.csv", 5, "blank row"),
+        ("18_totals_row_抄表明细_2024-03.csv", 6, "totals row"),
+    ]
+
+
+def test_a_new_source_is_supported_by_adding_aliases_to_the_mapping(con, tmp_path, monkeypatch) -> None:
+    """A statistician adds the headers of a new export to config/mappings/readings.toml; no code."""
+    source = tmp_path / "新系统导出_2024-03.csv"
+    source.write_text("户口号,抄表人,段号,表计条码,上期读数,本期读数,状态\n"
+                      "3100000001,张三,0101,M0001,100,150,已抄\n", encoding="utf-8")
+    [before] = ingest(con, str(source))
+    assert before.status == "rejected"
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).parents[1] / "config", config)
+    mapping = config / "mappings" / "readings.toml"
+    text = mapping.read_text(encoding="utf-8")
+    for column, alias in [("customer_no", "户口号"), ("reader", "抄表人"), ("segment_no", "段号"),
+                          ("meter_no", "表计条码"), ("last_read", "上期读数"), ("this_read", "本期读数"),
+                          ("read_status", "状态")]:
+        head, rest = text.split(f"[columns.{column}]\n", 1)
+        rest = rest.replace("aliases = [", f'aliases = ["{alias}", ', 1)
+        text = head + f"[columns.{column}]\n" + rest
+    mapping.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("READQ_CONFIG", str(config))
+    [after] = ingest(con, str(source))
+    assert (after.status, after.kind, after.rows_loaded) == ("loaded", "readings", 1)
+    assert con.execute("select customer_no, this_read from core.readings").fetchall() == [("3100000001", 150.0)]

@@ -16,7 +16,7 @@ import duckdb
 
 PUBLISHED = {
     "marts": None,                      # every table
-    "ops": ("deliveries", "config_versions"),
+    "ops": ("deliveries", "skipped_rows", "config_versions"),
     "quarantine": ("rows",),
 }
 

@@ -163,6 +163,7 @@ class _Delivery:
     scope_values: dict[str, set] = field(default_factory=dict)
     duplicates: _Duplicates = field(default_factory=_Duplicates)
     staging: dict[str, str] = field(default_factory=dict)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
@@ -177,6 +178,7 @@ def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
         res.period, d.period_source = decide_period(canonical, mapping.period_columns, file_name, explicit_period)
     res.rows_read += canonical.height + len(chunk.bad_lines)
     res.rows_skipped += len(chunk.skipped)
+    d.skipped += chunk.skipped
 
     typed, cast_failures = cast_frame(canonical, mapping)
     # every row belongs to the delivery's month; a row stating another month is quarantined
@@ -248,6 +250,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped,
                   staging=_staging_names(res.delivery_id))
     res.rows_skipped = len(table.skipped)
+    d.skipped = list(table.skipped)
     _create_staging(conn, match.kind, d.staging)
     try:
         for prepared in _prepared_chunks(d, table, file_name=path.name, explicit_period=period):
@@ -273,6 +276,9 @@ def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: Shee
     conn.execute(f"insert into raw.{d.kind} select * from {d.staging['raw']}")
     conn.execute(f"insert into core.{d.kind} select * from {d.staging['core']}")
     conn.execute(f"insert into quarantine.rows select * from {d.staging['quarantine']}")
+    if d.skipped:
+        conn.executemany("insert into ops.skipped_rows values (?, ?, ?, ?)",
+                         [[res.delivery_id, d.sheet, row, reason] for row, reason in d.skipped])
 
     scope = "|".join("+".join(sorted(map(str, d.scope_values.get(c, set())))) or "*"
                      for c in mapping.scope_columns) or "*"

@@ -52,6 +52,14 @@ create table if not exists quarantine.rows (
     message      varchar
 );
 
+-- Rows of a delivery that hold no data: title rows above the header, blank rows, totals rows.
+create table if not exists ops.skipped_rows (
+    delivery_id  varchar not null,
+    sheet        varchar,
+    source_row   integer not null,
+    reason       varchar not null           -- title row | blank row | totals row
+);
+
 create table if not exists ops.config_versions (
     config_version varchar primary key,
     recorded_at    timestamp not null,
