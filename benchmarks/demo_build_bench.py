@@ -24,13 +24,8 @@ from benchmarks.report import stamp, write_section  # noqa: E402
 CHILD = r"""
 import json, os, sys, time
 from pathlib import Path
-
-
-def peak_rss_mb():  # this process's own high-water mark (ru_maxrss can carry the parent's across exec)
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
 sys.path.insert(0, sys.argv[1])
+from benchmarks.report import peak_rss_mb
 customers, months, root = int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 os.environ["READQ_HOME"] = str(root)
 os.environ["DAGSTER_HOME"] = str(root / "dagster")

@@ -94,13 +94,8 @@ def write_inputs(folder: Path, sizes: list[int], xlsx_rows: int) -> dict[str, Pa
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-
-
-def peak_rss_mb():  # this process's own high-water mark (ru_maxrss can carry the parent's across exec)
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
 sys.path.insert(0, sys.argv[1])
+from benchmarks.report import peak_rss_mb
 mode, path, db = sys.argv[2], sys.argv[3], sys.argv[4]
 import duckdb
 t0 = time.perf_counter()

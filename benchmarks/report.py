@@ -26,6 +26,15 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def peak_rss_mb() -> float:
+    """This process's own high-water mark in MB (ru_maxrss can carry the parent's across exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def write_section(name: str, body: str) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
