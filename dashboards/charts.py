@@ -48,11 +48,14 @@ def rate_trend(
     )
     fig.update_layout(
         title=title,
-        height=380,
+        height=420,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "y": -0.3},
         hovermode="x unified",
     )
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=months, title=x_title)
+    # at most ~12 month labels, slanted, so two years stay readable in a half-width chart
+    step = max(1, -(-len(months) // 12))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=months, title=x_title,
+                     tickangle=-45, tickmode="array", tickvals=months[::step], automargin=True)
     fig.update_yaxes(tickformat=tickformat, rangemode="tozero" if from_zero else "normal")
     return fig

@@ -107,16 +107,20 @@ def test_quarantine_reasons_name_row_column_check_and_raw_value(con: duckdb.Duck
                  "28_rows_wider_than_header_抄表明细_2024-03.csv", "29_row_of_other_month_抄表明细_2024-03.csv",
                  "24_复核差错记录_2024-03.xlsx", "25_抄表派工_2024-03.csv"):
         ingest(con, name)
-    assert quarantine(con, "08_duplicate_rows_抄表明细_2024-03.csv") == [(4, None, "duplicate_of_row(3)", None)]
+    assert quarantine(con, "08_duplicate_rows_抄表明细_2024-03.csv") == [(4, None, "duplicate_row", None)]
     assert quarantine(con, "11_truncated_last_line_抄表明细_2024-03.csv") == [
-        (5, None, "unparseable line (unexpected end of data)", '2024-03,城东,0101,5,张三,3100000004,"王四')]
+        (5, None, "unparseable_line", '2024-03,城东,0101,5,张三,3100000004,"王四')]
     assert quarantine(con, "14_wrong_types_抄表明细_2024-03.csv") == [
         (2, "this_read", "cast:float", "abc"), (3, "plan_day", "cast:int", "x"),
         (4, "read_status", "code_table:read_status", "奇怪")]
     assert quarantine(con, "15_negative_and_blank_抄表明细_2024-03.csv") == [
         (2, "this_read", "greater_than_or_equal_to(0)", "-150.0"), (3, "this_read", "not_nullable", None)]
-    assert quarantine(con, "28_rows_wider_than_header_抄表明细_2024-03.csv")[0][:3] == (
-        5, None, "17 fields where the header has 15")
+    assert quarantine(con, "28_rows_wider_than_header_抄表明细_2024-03.csv")[0][:3] == (5, None, "too_many_fields")
+    messages = dict(con.execute("select check_name, message from quarantine.rows").fetchall())
+    assert messages["duplicate_row"] == "exact repeat of row 3"
+    assert messages["unparseable_line"] == "unparseable line (unexpected end of data)"
+    assert messages["too_many_fields"] == "17 fields where the header has 15"
+    assert messages["cast:float"] == "this_read failed cast:float (value abc)"
     assert quarantine(con, "29_row_of_other_month_抄表明细_2024-03.csv") == [
         (4, "period", "period_matches_delivery(2024-03)", "2024-04")]
     assert quarantine(con, "24_复核差错记录_2024-03.xlsx") == [(4, "error_type", "code_table:error_type", "看错了")]

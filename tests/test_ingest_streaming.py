@@ -31,8 +31,9 @@ def test_rows_keep_their_line_numbers_across_blocks(con, tmp_path, monkeypatch) 
     assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 202, 200, 2)
     # title on line 1, header on line 2: customer i sits on line i + 3
     assert con.execute("select source_row from core.readings where customer_no = 'C00150'").fetchall() == [(153,)]
-    assert con.execute("select source_row, check_name from quarantine.rows order by 1").fetchall() == [
-        (203, "duplicate_of_row(10)"), (204, "10 fields where the header has 9")]
+    assert con.execute("select source_row, check_name, message from quarantine.rows order by 1").fetchall() == [
+        (203, "duplicate_row", "exact repeat of row 10"),
+        (204, "too_many_fields", "10 fields where the header has 9")]
     assert con.execute("select count(*), min(source_row), max(source_row) from raw.readings").fetchall() == [
         (201, 3, 203)]
 

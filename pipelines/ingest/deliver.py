@@ -146,8 +146,9 @@ class _Duplicates:
         self.seen = pl.concat([self.seen, hashed.filter(pl.col(SOURCE_ROW) == pl.col("_first"))
                                .select("_hash", "_first")])
         return hashed.filter(pl.col(SOURCE_ROW) != pl.col("_first")).select(
-            SOURCE_ROW, pl.lit(None, pl.String).alias("column_name"),
-            pl.format("duplicate_of_row({})", "_first").alias("check_name"), pl.lit(None, pl.String).alias("raw_value"))
+            SOURCE_ROW, pl.lit(None, pl.String).alias("column_name"), pl.lit("duplicate_row").alias("check_name"),
+            pl.lit(None, pl.String).alias("raw_value"),
+            pl.format("exact repeat of row {}", "_first").alias("detail"))
 
 
 @dataclass
@@ -186,21 +187,21 @@ def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
     other_month = typed.filter(pl.col("period") != res.period).select(
         SOURCE_ROW, pl.lit("period").alias("column_name"),
         pl.lit(f"period_matches_delivery({res.period})").alias("check_name"), pl.col("period").alias("raw_value"))
-    cast_failures = pl.concat([cast_failures, d.duplicates.failures(canonical), other_month])
+    cast_failures = pl.concat([cast_failures, d.duplicates.failures(canonical), other_month], how="diagonal")
     castable = typed.filter(~pl.col(SOURCE_ROW).is_in(cast_failures[SOURCE_ROW].unique().implode()))
     good, check_failures = validate(d.kind, castable.drop(SOURCE_ROW), castable[SOURCE_ROW])
     good = good.with_columns(castable[SOURCE_ROW].filter(
         ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode())).alias(SOURCE_ROW))
 
     unreadable = pl.DataFrame(
-        {SOURCE_ROW: [n for n, _, _ in chunk.bad_lines], "column_name": [None] * len(chunk.bad_lines),
-         "check_name": [r for _, r, _ in chunk.bad_lines], "raw_value": [t for _, _, t in chunk.bad_lines]},
-        schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String})
+        [(n, None, check, raw, detail) for n, check, detail, raw in chunk.bad_lines],
+        schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
+                "detail": pl.String}, orient="row")
     failures = pl.concat([
         unreadable.with_columns(pl.lit("read").alias("stage")),
         cast_failures.with_columns(pl.lit("cast").alias("stage")),
         check_failures.with_columns(pl.lit("validate").alias("stage")),
-    ]).rechunk()  # polars 2.1 panics formatting a many-chunk frame ("i < self.len()")
+    ], how="diagonal").rechunk()  # polars 2.1 panics formatting a many-chunk frame ("i < self.len()")
     res.rows_loaded += good.height
     res.rows_quarantined += failures[SOURCE_ROW].n_unique()
     for column in mapping.scope_columns:
@@ -220,8 +221,9 @@ def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
             pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
             pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
             pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
-            "raw_value", pl.format("{} failed {} (value {})", pl.col("column_name").fill_null("row"), "check_name",
-                                   pl.col("raw_value").fill_null("∅")).alias("message")),
+            "raw_value", pl.coalesce("detail", pl.format("{} failed {} (value {})", pl.col("column_name"),
+                                                         "check_name", pl.col("raw_value").fill_null("∅")))
+            .alias("message")),
     }
 
 

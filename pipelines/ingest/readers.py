@@ -38,7 +38,7 @@ class Chunk:
 
     frame: pl.DataFrame
     skipped: list[tuple[int, str]] = field(default_factory=list)          # (row, blank row | totals row)
-    bad_lines: list[tuple[int, str, str]] = field(default_factory=list)   # (line, reason, raw text)
+    bad_lines: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, check, detail, raw text)
 
 
 @dataclass
@@ -161,11 +161,12 @@ def _parse_block_strict(block: bytes, width: int) -> pl.DataFrame:
     return pl.read_csv(io.BytesIO(block), has_header=False, schema=schema, truncate_ragged_lines=False)
 
 
-def _parse_block_tolerant(text: str, width: int, first_line: int) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+def _parse_block_tolerant(text: str, width: int,
+                          first_line: int) -> tuple[pl.DataFrame, list[tuple[int, str, str, str]]]:
     """Line by line (only for blocks polars refuses): rows with extra fields or a broken quote are
     kept aside with their line number and raw text instead of failing the whole file."""
     good: list[list[str | None]] = []
-    bad: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str, str, str]] = []
     for offset, line in enumerate(text.split("\n")):
         line = line.rstrip("\r")
         number = first_line + offset
@@ -174,10 +175,10 @@ def _parse_block_tolerant(text: str, width: int, first_line: int) -> tuple[pl.Da
         try:
             fields = next(csv.reader([line], strict=True)) if line else []
         except csv.Error as exc:
-            bad.append((number, f"unparseable line ({exc})", line))
+            bad.append((number, "unparseable_line", f"unparseable line ({exc})", line))
             continue
         if len(fields) > width:
-            bad.append((number, f"{len(fields)} fields where the header has {width}", line))
+            bad.append((number, "too_many_fields", f"{len(fields)} fields where the header has {width}", line))
             continue
         good.append([str(number), *[f if f != "" else None for f in fields], *[None] * (width - len(fields))])
     schema = {SOURCE_ROW: pl.String, **{f"c{i}": pl.String for i in range(width)}}
@@ -255,7 +256,7 @@ def read_csv(path: Path, block_bytes: int | None = None) -> SheetTable:
     def chunks() -> Iterator[Chunk]:
         line = data_start + 1  # 1-based number of the block's first line
         for block, n_lines in _csv_blocks(path, start, encoding, block_bytes):
-            bad: list[tuple[int, str, str]] = []
+            bad: list[tuple[int, str, str, str]] = []
             try:
                 frame = _parse_block_strict(block, len(names)).with_row_index(SOURCE_ROW, offset=line)
                 frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(SOURCE_ROW, pl.exclude(SOURCE_ROW))
