@@ -143,6 +143,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     from warehouse.connection import WarehouseBusy, connect
 
     h = home()
+    value = "q.raw_value" if args.unmasked else "coalesce(q.masked_value, q.raw_value)"
     where, params = "", []
     if args.file:
         where, params = "where d.file_name = ? or d.delivery_id = ?", [Path(args.file).name, args.file]
@@ -150,7 +151,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         with connect(h.warehouse, read_only=True) as conn:
             rows = conn.sql(
                 f"""select d.file_name as file, q.sheet, q.source_row as row, q.column_name as column,
-                           q.check_name as check, q.raw_value, q.stage, q.period, d.status as delivery_status
+                           q.check_name as check, {value} as value, q.stage, q.period, d.status as delivery_status
                     from quarantine.rows q join ops.deliveries d using (delivery_id) {where}
                     order by d.file_name, q.sheet, q.source_row, q.column_name limit {int(args.limit)}""",
                 params=params).pl()
@@ -221,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--file", help="only rows of this file (name or delivery id)")
     q.add_argument("--limit", type=int, default=200)
     q.add_argument("--json", action="store_true")
+    q.add_argument("--unmasked", action="store_true",
+                   help="show values as delivered, personal data included (masked by default)")
     q.set_defaults(func=cmd_quarantine)
     s = sub.add_parser("serve", help="start the dashboards on the published snapshot")
     s.add_argument("--port", type=int, default=8501)

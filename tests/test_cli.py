@@ -67,7 +67,7 @@ def test_quarantine_lists_rows_with_their_reasons(data_home: Home, tmp_path, cap
     capsys.readouterr()
     assert main(["quarantine", "--file", "14_wrong_types_抄表明细_2024-03.csv", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["row"], r["column"], r["check"], r["raw_value"]) for r in rows] == [
+    assert [(r["row"], r["column"], r["check"], r["value"]) for r in rows] == [
         (2, "this_read", "cast:float", "abc"), (3, "plan_day", "cast:int", "x"),
         (4, "read_status", "code_table:read_status", "奇怪")]
 
@@ -82,3 +82,14 @@ def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_quarantine_masks_personal_data_unless_asked(data_home: Home, tmp_path, capsys) -> None:
+    [path] = copy(["28_rows_wider_than_header_抄表明细_2024-03.csv"], tmp_path / "in")
+    main(["ingest", path, "--json"])
+    capsys.readouterr()
+    main(["quarantine", "--json"])
+    [row] = json.loads(capsys.readouterr().out)
+    assert "王四" not in row["value"] and "王***" in row["value"]
+    main(["quarantine", "--json", "--unmasked"])
+    assert "王四" in json.loads(capsys.readouterr().out)[0]["value"]

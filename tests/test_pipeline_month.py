@@ -159,5 +159,8 @@ def test_publish_writes_a_snapshot_the_dashboard_can_open_while_the_pipeline_wri
     finally:
         writer.close()
     assert teams.to_dicts() == [{"team": "城东", "customers_due": 5}, {"team": "城西", "customers_due": 2}]
+    with duckdb.connect(str(data_home.published), read_only=True) as con:  # values as delivered stay home
+        columns = [r[0] for r in con.sql("describe quarantine.rows").fetchall()]
+    assert "raw_value" not in columns and "masked_value" in columns
     assert deliveries == 3
     assert isinstance(teams, pl.DataFrame)

@@ -19,6 +19,8 @@ PUBLISHED = {
     "ops": ("deliveries", "skipped_rows", "config_versions"),
     "quarantine": ("rows",),
 }
+# Columns that never leave the warehouse (personal data as delivered; views get the masked form).
+WITHHELD = {"quarantine.rows": ("raw_value",)}
 
 
 @dataclass
@@ -45,7 +47,9 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
             for name in found:
                 if names is not None and name not in names:
                     continue
-                conn.execute(f"create table snapshot.{schema}.{name} as select * from {schema}.{name}")
+                withheld = WITHHELD.get(f"{schema}.{name}")
+                columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"
+                conn.execute(f"create table snapshot.{schema}.{name} as select {columns} from {schema}.{name}")
                 tables[f"{schema}.{name}"] = conn.execute(
                     f"select count(*) from snapshot.{schema}.{name}").fetchall()[0][0]
     finally:

@@ -26,6 +26,7 @@ import polars as pl
 
 from checks.casting import SOURCE_ROW, cast_frame
 from checks.mappings import load_mapping
+from checks.masking import mask_by_column, mask_line
 from checks.schemas import validate
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
@@ -160,6 +161,7 @@ class _Delivery:
     sheet: str | None
     columns: dict[str, str]
     unmapped: list[str]
+    headers: list[str] = field(default_factory=list)  # the file's headers, in order
     period_source: str | None = None
     scope_values: dict[str, set] = field(default_factory=dict)
     duplicates: _Duplicates = field(default_factory=_Duplicates)
@@ -193,15 +195,18 @@ def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
     good = good.with_columns(castable[SOURCE_ROW].filter(
         ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode())).alias(SOURCE_ROW))
 
+    by_position = [d.columns.get(h) for h in d.headers]
     unreadable = pl.DataFrame(
-        [(n, None, check, raw, detail) for n, check, detail, raw in chunk.bad_lines],
+        [(n, None, check, raw, detail, mask_line(raw, by_position)) for n, check, detail, raw in chunk.bad_lines],
         schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
-                "detail": pl.String}, orient="row")
+                "detail": pl.String, "masked_value": pl.String}, orient="row")
     failures = pl.concat([
         unreadable.with_columns(pl.lit("read").alias("stage")),
         cast_failures.with_columns(pl.lit("cast").alias("stage")),
         check_failures.with_columns(pl.lit("validate").alias("stage")),
     ], how="diagonal").rechunk()  # polars 2.1 panics formatting a many-chunk frame ("i < self.len()")
+    failures = failures.with_columns(
+        pl.coalesce("masked_value", mask_by_column(pl.col("raw_value"), pl.col("column_name"))).alias("masked_value"))
     res.rows_loaded += good.height
     res.rows_quarantined += failures[SOURCE_ROW].n_unique()
     for column in mapping.scope_columns:
@@ -222,8 +227,8 @@ def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
             pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
             pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
             "raw_value", pl.coalesce("detail", pl.format("{} failed {} (value {})", pl.col("column_name"),
-                                                         "check_name", pl.col("raw_value").fill_null("∅")))
-            .alias("message")),
+                                                         "check_name", pl.col("masked_value").fill_null("∅")))
+            .alias("message"), "masked_value"),
     }
 
 
@@ -250,6 +255,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     match = classify(table.headers, path.name, kind)
     res.kind = match.kind
     d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped,
+                  headers=table.headers,
                   staging=_staging_names(res.delivery_id))
     res.rows_skipped = len(table.skipped)
     d.skipped = list(table.skipped)

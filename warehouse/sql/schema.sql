@@ -48,9 +48,11 @@ create table if not exists quarantine.rows (
     stage        varchar not null,          -- cast | validate
     column_name  varchar,
     check_name   varchar not null,
-    raw_value    varchar,
-    message      varchar
+    raw_value    varchar,                   -- as delivered (stays in the warehouse)
+    message      varchar,
+    masked_value varchar                    -- raw_value with personal data masked: what views show
 );
+alter table quarantine.rows add column if not exists masked_value varchar;
 
 -- Rows of a delivery that hold no data: title rows above the header, blank rows, totals rows.
 create table if not exists ops.skipped_rows (
