@@ -52,13 +52,16 @@ def test_undecodable_bytes_late_in_the_file_reject_it_and_leave_nothing(con, tmp
     assert con.execute("select status from ops.deliveries").fetchall() == [("rejected",)]
 
 
-def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("staging_limit", [0, 1 << 30], ids=["disk-staging", "memory-staging"])
+def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, tmp_path, monkeypatch,
+                                                                          staging_limit) -> None:
+    from pipelines.ingest import deliver
+
+    monkeypatch.setattr(deliver, "_temp_staging_max_bytes", lambda: staging_limit)
     use_blocks(monkeypatch, 300)
     first = tmp_path / "抄表明细_2024-03_城东.csv"
     first.write_bytes((HEADER + "".join(row(i) for i in range(50))).encode("gbk"))
     assert ingest_path(con, first)[0].status == "loaded"
-
-    from pipelines.ingest import deliver
 
     calls = {"n": 0}
     original = deliver._insert_frame
