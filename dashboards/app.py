@@ -36,6 +36,7 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("kpis.py", "page_kpis", ":material/monitoring:", "kpis", default=True),
+    PageSpec("quality.py", "page_quality", ":material/fact_check:", "quality", section_key="nav_section_data"),
 ]
 
 

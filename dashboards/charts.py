@@ -59,3 +59,30 @@ def rate_trend(
                      tickangle=-45, tickmode="array", tickvals=months[::step], automargin=True)
     fig.update_yaxes(tickformat=tickformat, rangemode="tozero" if from_zero else "normal")
     return fig
+
+
+def bar_counts(labels: list[str], counts: list[int], *, title: str, x_title: str) -> go.Figure:
+    """Horizontal bars, the largest on top (labels and counts given largest first)."""
+    fig = go.Figure(
+        go.Bar(
+            x=counts,
+            y=labels,
+            orientation="h",
+            text=counts,
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x}<extra></extra>",
+            marker={"color": "#d62728"},
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=max(240, 60 + 28 * len(labels)),
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
+    # counts are whole numbers: no 0.5 ticks when they are small
+    small = max(counts, default=0) <= 10
+    fig.update_xaxes(title=x_title, rangemode="tozero", tickformat=",d", dtick=1 if small else None)
+    return fig

@@ -1,6 +1,6 @@
 """Widgets shared by the dashboard pages: language switch, month and team filters.
 
-URL state: `?lang=` (zh|en), `?month=YYYY-MM`, `?team=` (repeated). Month and team widgets use
+URL state: `?lang=` (zh|en), `?month=YYYY-MM`, `?team=` (repeated), `?kind=`, `?delivery=`. Month and team widgets use
 Streamlit's `bind="query-params"`: they are seeded from the URL once, write back on change, and
 ignore (and drop from the URL) values that are not among the options taken from the data —
 crafted values never reach a query.
@@ -16,6 +16,8 @@ from dashboards.i18n import DEFAULT_LANG, LANG_NAMES, LANG_STATE_KEY, parse_lang
 
 MONTH_KEY = "month"
 TEAM_KEY = "team"
+KIND_KEY = "kind"
+ALL = "*"  # the "all" entry of `choice_or_all`; it is the default, so it never appears in the URL
 
 
 def init_language() -> str:
@@ -62,3 +64,21 @@ def team_picker(teams: Sequence[str]) -> list[str]:
         bind="query-params",
     )
     return [team for team in chosen if team in options]
+
+
+def choice_or_all(label: str, options: Sequence[str], *, key: str, all_label: str) -> str | None:
+    """Sidebar select with an "all" entry first (the default); returns None for all.
+
+    Options are shown as they are (data values such as months and kind codes), so a shared URL
+    means the same in every language.
+    """
+    values = [ALL, *options]
+    value = st.sidebar.selectbox(
+        label,
+        values,
+        index=0,
+        key=key,
+        format_func=lambda v: all_label if v == ALL else str(v),
+        bind="query-params",
+    )
+    return value if value in options else None

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from checks.mappings import KINDS, load_mapping
 from readq.config import home, load_toml
 
 
@@ -115,3 +116,124 @@ def targets(snap: Snapshot, config_version: str) -> dict[str, Any]:
         return load_toml("targets.toml")
     except FileNotFoundError:
         return {}
+
+
+# --- Data quality page: delivery registry, quarantine, skipped rows -------------------------
+
+QUALITY_TABLES: dict[str, tuple[str, ...]] = {
+    "ops.deliveries": ("delivery_id", "file_name", "status", "rows_read", "rows_loaded", "rows_quarantined"),
+    "quarantine.rows": ("delivery_id", "source_row", "check_name"),
+    "ops.skipped_rows": ("delivery_id", "source_row", "reason"),
+}
+
+QUALITY_COLUMNS_SQL = """
+select schema_name || '.' || table_name as table_name, column_name
+from duckdb_columns()
+where database_name = current_database() and schema_name in ('ops', 'quarantine')
+"""
+
+
+def quality_columns(snap: Snapshot) -> dict[str, set[str]]:
+    """{"schema.table": column names} for the snapshot's ops and quarantine tables."""
+    df = query(snap, QUALITY_COLUMNS_SQL)
+    columns: dict[str, set[str]] = {}
+    for table, column in df.iter_rows():
+        columns.setdefault(table, set()).add(column)
+    return columns
+
+
+def missing_quality_tables(columns: dict[str, set[str]]) -> list[str]:
+    """The data-quality tables (or their key columns) an older snapshot lacks."""
+    return [table for table, needed in QUALITY_TABLES.items() if not set(needed) <= columns.get(table, set())]
+
+
+DELIVERIES_SQL = """
+select delivery_id, file_name, sheet, kind, period, status, rows_read, rows_loaded, rows_quarantined,
+       rows_skipped, message, encoding, period_source, scope, superseded_by,
+       array_to_string(unmapped_columns, ', ') as unmapped_columns, config_version, received_at
+from ops.deliveries
+order by received_at desc, file_name, sheet
+"""
+
+
+def deliveries(snap: Snapshot) -> pl.DataFrame:
+    """Every delivery in the registry (one row per file, per sheet for workbooks), newest first."""
+    return query(snap, DELIVERIES_SQL)
+
+
+DETAIL_COUNTS_SQL = """
+with q as (
+    select delivery_id, count(distinct source_row) as rows_recorded from quarantine.rows group by delivery_id
+), s as (
+    select delivery_id, count(*) as skipped_recorded from ops.skipped_rows group by delivery_id
+)
+select delivery_id, coalesce(q.rows_recorded, 0)::bigint as quarantine_recorded,
+       coalesce(s.skipped_recorded, 0)::bigint as skipped_recorded
+from q full join s using (delivery_id)
+"""
+
+
+def detail_counts(snap: Snapshot) -> pl.DataFrame:
+    """Per delivery: distinct rows listed in quarantine.rows and rows listed in ops.skipped_rows."""
+    return query(snap, DETAIL_COUNTS_SQL)
+
+
+REASONS_SQL = """
+select delivery_id, kind, check_name, column_name,
+       count(*)::bigint as failures, count(distinct source_row)::bigint as rows
+from quarantine.rows
+group by delivery_id, kind, check_name, column_name
+"""
+
+
+def quarantine_reasons(snap: Snapshot) -> pl.DataFrame:
+    """Quarantine entries counted per delivery, check and column (one row may fail several checks)."""
+    return query(snap, REASONS_SQL)
+
+
+# masked_value is what views show; raw_value (personal data as delivered) is never read here.
+_QUARANTINED_SQL = """
+select sheet, source_row, stage, column_name, check_name, {value} as masked_value, message
+from quarantine.rows
+where delivery_id = ?
+order by source_row, column_name nulls first, check_name
+limit ?
+"""
+QUARANTINED_SQL = _QUARANTINED_SQL.format(value="masked_value")
+QUARANTINED_SQL_UNMASKED_SNAPSHOT = _QUARANTINED_SQL.format(value="null::varchar")
+
+
+def quarantined_rows(snap: Snapshot, delivery_id: str, *, has_masked_value: bool, limit: int) -> pl.DataFrame:
+    """The first `limit` quarantine entries of one delivery, with masked values (none on snapshots
+    without them). Ask for one more than you show to tell whether there are more."""
+    sql = QUARANTINED_SQL if has_masked_value else QUARANTINED_SQL_UNMASKED_SNAPSHOT
+    return query(snap, sql, (delivery_id, int(limit)))
+
+
+SKIPPED_SQL = """
+select sheet, source_row, reason from ops.skipped_rows where delivery_id = ? order by source_row
+"""
+
+
+def skipped_rows(snap: Snapshot, delivery_id: str) -> pl.DataFrame:
+    """Title, blank and totals rows of one delivery."""
+    return query(snap, SKIPPED_SQL, (delivery_id,))
+
+
+class MappingLabels(NamedTuple):
+    """Names from config/mappings for display: kind -> (label_zh, label_en); (kind, column) -> header."""
+
+    kinds: dict[str, tuple[str, str]]
+    headers: dict[tuple[str, str], str]
+
+
+def mapping_labels() -> MappingLabels:
+    """Kind labels and the marketing-system header of each column (empty if the config is unreadable)."""
+    try:
+        mappings = [load_mapping(kind) for kind in KINDS]
+    except Exception:  # a broken config folder must not break the page: codes are shown instead
+        return MappingLabels({}, {})
+    return MappingLabels(
+        {m.kind: (m.label_zh, m.label_en) for m in mappings},
+        {(m.kind, name): spec.header_zh for m in mappings for name, spec in m.columns.items()},
+    )
