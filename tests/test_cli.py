@@ -31,7 +31,7 @@ def test_ingest_json_lists_every_file_and_exits_2_when_one_is_rejected(data_home
     assert [(r["file"], r["kind"], r["period"], r["status"], r["rows_read"], r["rows_loaded"],
              r["rows_quarantined"]) for r in out] == [
         ("01_gbk_抄表明细_2024-03_城东.csv", "readings", "2024-03", "loaded", 3, 3, 0),
-        ("06_missing_column_抄表明细_2024-03.csv", None, None, "rejected", 0, 0, 0),
+        ("06_missing_column_抄表明细_2024-03.csv", None, "2024-03", "rejected", 0, 0, 0),
         ("24_复核差错记录_2024-03.xlsx", "review_findings", "2024-03", "loaded", 3, 2, 1),
     ]
     assert "this_read (本次示数" in out[1]["message"]

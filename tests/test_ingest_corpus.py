@@ -217,3 +217,13 @@ def test_a_new_source_is_supported_by_adding_aliases_to_the_mapping(con, tmp_pat
     [after] = ingest(con, str(source))
     assert (after.status, after.kind, after.rows_loaded) == ("loaded", "readings", 1)
     assert con.execute("select customer_no, this_read from core.readings").fetchall() == [("3100000001", 150.0)]
+
+
+def test_rejected_files_are_listed_under_the_month_their_name_states(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("12_empty_抄表明细_2024-03.csv", "13_header_only_抄表明细_2024-03.csv", "22_no_period_抄表明细.csv"):
+        ingest(con, name)
+    assert con.execute("select file_name, status, period from ops.deliveries order by 1").fetchall() == [
+        ("12_empty_抄表明细_2024-03.csv", "rejected", "2024-03"),
+        ("13_header_only_抄表明细_2024-03.csv", "rejected", "2024-03"),
+        ("22_no_period_抄表明细.csv", "rejected", None),
+    ]

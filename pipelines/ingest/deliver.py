@@ -30,7 +30,7 @@ from checks.masking import mask_by_column, mask_line
 from checks.schemas import validate
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
-from pipelines.ingest.period import decide_period
+from pipelines.ingest.period import decide_period, normalize_period, period_from_file_name
 from pipelines.ingest.readers import Chunk, SheetTable, read_file
 from readq.config import config_dir, config_version, load_toml
 
@@ -323,6 +323,14 @@ def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: Shee
             period_source=d.period_source, scope=scope, unmapped=d.unmapped)
 
 
+def _likely_period(path: Path, explicit: str | None) -> str | None:
+    """For a rejected file: the month its name or the user states, so it is listed under that month."""
+    try:
+        return period_from_file_name(path.name) or (normalize_period(explicit) if explicit else None)
+    except FileRejected:
+        return None
+
+
 def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None = None,
                 period: str | None = None, sheet: str | None = None) -> list[DeliveryResult]:
     """Ingest one file (each sheet a delivery, each atomic). Never raises for bad input: rejects and records."""
@@ -332,7 +340,8 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
     try:
         tables = read_file(path, sheet)
     except FileRejected as exc:
-        res = DeliveryResult(file=path.name, sheet=sheet, kind=kind, message=str(exc), delivery_id=sha[:16])
+        res = DeliveryResult(file=path.name, sheet=sheet, kind=kind, message=str(exc), delivery_id=sha[:16],
+                             period=_likely_period(path, period))
         _record(conn, res, path=path, sha=sha, size=size, version=version)
         return [res]
     multi = len(tables) > 1 or sheet is not None
@@ -351,6 +360,7 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
             _load_table(conn, table, res, path=path, sha=sha, size=size, version=version, kind=kind, period=period)
         except FileRejected as exc:
             res.status, res.message = "rejected", str(exc)
+            res.period = res.period or _likely_period(path, period)
             res.rows_loaded = res.rows_quarantined = res.rows_read = 0
             _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding)
         results.append(res)
