@@ -11,8 +11,10 @@ import dagster as dg
 from pipelines.defs.kpis.assets import kpi_team_month
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.resources import build_resources
-from pipelines.ingest.deliver import DeliveryResult, archive_file, drop_stale_staging, ingest_path
-from pipelines.ingest.landing import landing_files
+from pipelines.ingest.deliver import ingest_path
+from pipelines.ingest.landing import archive_file, landing_files
+from pipelines.ingest.registry import DeliveryResult
+from pipelines.ingest.staging import drop_stale_staging
 from pipelines.partitions import partition_of
 from readq.build import QUIET, instance_for
 from readq.config import Home

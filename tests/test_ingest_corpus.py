@@ -11,7 +11,8 @@ from typing import NamedTuple
 import duckdb
 import pytest
 
-from pipelines.ingest.deliver import DeliveryResult, ingest_path
+from pipelines.ingest.deliver import ingest_path
+from pipelines.ingest.registry import DeliveryResult
 
 CORPUS = Path(__file__).parent / "corpus" / "files"
 

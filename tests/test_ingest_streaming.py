@@ -7,6 +7,7 @@ import pytest
 
 from pipelines.ingest import readers
 from pipelines.ingest.deliver import ingest_path
+from pipelines.ingest.staging import drop_stale_staging
 
 HEADER = "电费年月,抄表班组,抄表段编号,抄表员,用户编号,电能表编号,上次示数,本次示数,抄表状态\n"
 
@@ -57,14 +58,14 @@ def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, t
                                                                           staging_limit) -> None:
     from pipelines.ingest import deliver
 
-    monkeypatch.setattr(deliver, "_temp_staging_max_bytes", lambda: staging_limit)
+    monkeypatch.setattr(deliver, "temp_staging_max_bytes", lambda: staging_limit)
     use_blocks(monkeypatch, 300)
     first = tmp_path / "抄表明细_2024-03_城东.csv"
     first.write_bytes((HEADER + "".join(row(i) for i in range(50))).encode("gbk"))
     assert ingest_path(con, first)[0].status == "loaded"
 
     calls = {"n": 0}
-    original = deliver._insert_frame
+    original = deliver.insert_frame
 
     def crash_on_third_write(*args, **kwargs):
         calls["n"] += 1
@@ -72,7 +73,7 @@ def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, t
             raise RuntimeError("power cut")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(deliver, "_insert_frame", crash_on_third_write)
+    monkeypatch.setattr(deliver, "insert_frame", crash_on_third_write)
     corrected = tmp_path / "抄表明细_2024-03_城东_更正.csv"
     corrected.write_bytes((HEADER + "".join(row(i) for i in range(1000, 1060))).encode("gbk"))
     with pytest.raises(RuntimeError):
@@ -81,12 +82,10 @@ def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, t
     assert con.execute("select count(*), min(customer_no) from core.readings").fetchall() == [(50, "C00000")]
     assert con.execute("select count(*) from raw.readings").fetchall() == [(50,)]
     assert con.execute("select status from ops.deliveries").fetchall() == [("loaded",)]
-    assert deliver.drop_stale_staging(con) == 0  # its staging tables were dropped on the way out
+    assert drop_stale_staging(con) == 0  # its staging tables were dropped on the way out
 
 
 def test_staging_left_by_a_killed_process_is_dropped(con) -> None:
-    from pipelines.ingest.deliver import drop_stale_staging
-
     con.execute("create schema if not exists staging")
     con.execute('create table staging."raw_deadbeef" as select 1 as x')
     assert drop_stale_staging(con) == 1

@@ -7,18 +7,14 @@ so memory stays bounded however big the file — DuckDB holds a transaction's ap
 memory), and one short transaction then moves them into raw/core/quarantine, records the
 delivery and supersedes the earlier one. A load that fails or is killed leaves only staging
 tables, which `drop_stale_staging` removes: the warehouse keeps its previous state.
-Do not call `ingest_path` inside an open transaction."""
+Do not call `ingest_path` inside an open transaction. The registry lives in `registry.py`, the
+staging tables in `staging.py`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -32,112 +28,8 @@ from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, normalize_period, period_from_file_name
 from pipelines.ingest.readers import Chunk, SheetTable, read_file
-from readq.config import config_dir, config_version, load_toml
-
-
-@dataclass
-class DeliveryResult:
-    file: str
-    sheet: str | None = None
-    kind: str | None = None
-    period: str | None = None
-    status: str = "rejected"        # loaded | superseded (loaded, replacing an earlier delivery) | duplicate | rejected
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    rows_skipped: int = 0
-    message: str = ""
-    delivery_id: str | None = None
-    supersedes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def record_config_version(conn: duckdb.DuckDBPyConnection) -> str:
-    version = config_version()
-    known = conn.execute("select 1 from ops.config_versions where config_version = ?", [version]).fetchall()
-    if not known:
-        root = config_dir()
-        files = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.toml"))}
-        conn.execute("insert into ops.config_versions values (?, ?, ?)", [version, datetime.now(), json.dumps(files)])
-    return version
-
-
-def _registry_status(conn: duckdb.DuckDBPyConnection, delivery_id: str) -> str | None:
-    rows = conn.execute("select status from ops.deliveries where delivery_id = ?", [delivery_id]).fetchall()
-    return rows[0][0] if rows else None
-
-
-STAGING = "staging"
-
-
-def drop_stale_staging(conn: duckdb.DuckDBPyConnection) -> int:
-    """Remove staging tables left by a load that was killed (one writer at a time: none is live)."""
-    stale = conn.execute("select table_name from duckdb_tables() where schema_name = ? and "
-                         "database_name = current_database()", [STAGING]).fetchall()
-    for (name,) in stale:
-        conn.execute(f'drop table if exists {STAGING}."{name}"')
-    return len(stale)
-
-
-def _staging_names(delivery_id: str, in_memory: bool) -> dict[str, str]:
-    """Staging tables of one delivery: TEMP (in memory, no WAL; fastest) for files up to
-    [ingest] temp_staging_max_bytes, else in the `staging` schema on disk (bounded memory)."""
-    tag = re.sub(r"[^0-9A-Za-z]", "_", delivery_id)
-    schema = "temp.main" if in_memory else STAGING
-    return {layer: f'{schema}."{STAGING}_{layer}_{tag}"' for layer in ("raw", "core", "quarantine")}
-
-
-def _temp_staging_max_bytes() -> int:
-    return int(load_toml("readq.toml")["ingest"]["temp_staging_max_bytes"])
-
-
-def _create_staging(conn: duckdb.DuckDBPyConnection, kind: str, names: dict[str, str]) -> None:
-    conn.execute(f"create schema if not exists {STAGING}")
-    sources = {"raw": f"raw.{kind}", "core": f"core.{kind}", "quarantine": "quarantine.rows"}
-    for layer, table in names.items():
-        temp = "temp " if table.startswith("temp.") else ""
-        conn.execute(f"create or replace {temp}table {table} as select * from {sources[layer]} limit 0")
-
-
-def _drop_staging(conn: duckdb.DuckDBPyConnection, names: dict[str, str]) -> None:
-    for table in names.values():
-        conn.execute(f"drop table if exists {table}")
-
-
-def _insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    if frame.height == 0:
-        return
-    conn.register("_frame", frame)
-    try:
-        conn.execute(f"insert into {table} by name select * from _frame")
-    finally:
-        conn.unregister("_frame")
-
-
-def _record(conn: duckdb.DuckDBPyConnection, res: DeliveryResult, *, path: Path, sha: str, size: int,
-            version: str, encoding: str | None = None, period_source: str | None = None,
-            scope: str | None = None, unmapped: list[str] | None = None) -> None:
-    conn.execute("delete from ops.deliveries where delivery_id = ? and status = 'rejected'", [res.delivery_id])
-    conn.execute(
-        """insert into ops.deliveries (delivery_id, file_name, source_path, sha256, size_bytes, sheet, kind,
-               period, period_source, scope, encoding, status, rows_read, rows_loaded, rows_quarantined,
-               rows_skipped, unmapped_columns, message, config_version, received_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [res.delivery_id, path.name, str(path), sha, size, res.sheet, res.kind, res.period, period_source,
-         scope, encoding, "loaded" if res.status == "superseded" else res.status, res.rows_read,
-         res.rows_loaded, res.rows_quarantined, res.rows_skipped, unmapped or [], res.message, version,
-         datetime.now()],
-    )
+from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
+from pipelines.ingest.staging import create_staging, drop_staging, insert_frame, staging_names, temp_staging_max_bytes
 
 
 class _Duplicates:
@@ -264,14 +156,14 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     res.kind = match.kind
     d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped,
                   headers=table.headers,
-                  staging=_staging_names(res.delivery_id, in_memory=size <= _temp_staging_max_bytes()))
+                  staging=staging_names(res.delivery_id, in_memory=size <= temp_staging_max_bytes()))
     res.rows_skipped = len(table.skipped)
     d.skipped = list(table.skipped)
-    _create_staging(conn, match.kind, d.staging)
+    create_staging(conn, match.kind, d.staging)
     try:
         for prepared in _prepared_chunks(d, table, file_name=path.name, explicit_period=period):
             for layer, frame in prepared.items():
-                _insert_frame(conn, d.staging[layer], frame)
+                insert_frame(conn, d.staging[layer], frame)
         if res.rows_read == 0:
             raise FileRejected("the file has a header but no data rows")
         conn.execute("begin")
@@ -282,7 +174,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
             conn.execute("rollback")
             raise
     finally:
-        _drop_staging(conn, d.staging)
+        drop_staging(conn, d.staging)
 
 
 def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: SheetTable, *, path: Path, sha: str,
@@ -319,7 +211,7 @@ def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: Shee
         parts.append(f"supersedes {', '.join(res.supersedes)}")
     parts += table.notes
     res.message = "; ".join(parts)
-    _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
+    record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
             period_source=d.period_source, scope=scope, unmapped=d.unmapped)
 
 
@@ -342,14 +234,14 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
     except FileRejected as exc:
         res = DeliveryResult(file=path.name, sheet=sheet, kind=kind, message=str(exc), delivery_id=sha[:16],
                              period=_likely_period(path, period))
-        _record(conn, res, path=path, sha=sha, size=size, version=version)
+        record(conn, res, path=path, sha=sha, size=size, version=version)
         return [res]
     multi = len(tables) > 1 or sheet is not None
     results = []
     for table in tables:
         delivery_id = sha[:16] + (f":{table.sheet}" if multi and table.sheet else "")
         res = DeliveryResult(file=path.name, sheet=table.sheet, delivery_id=delivery_id)
-        if _registry_status(conn, delivery_id) in ("loaded", "superseded"):
+        if registry_status(conn, delivery_id) in ("loaded", "superseded"):
             old = conn.execute("select kind, period, rows_read, rows_loaded, rows_quarantined from ops.deliveries "
                                "where delivery_id = ?", [delivery_id]).fetchall()[0]
             res.kind, res.period, res.rows_read, res.rows_loaded, res.rows_quarantined = old
@@ -362,17 +254,6 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
             res.status, res.message = "rejected", str(exc)
             res.period = res.period or _likely_period(path, period)
             res.rows_loaded = res.rows_quarantined = res.rows_read = 0
-            _record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding)
+            record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding)
         results.append(res)
     return results
-
-
-def archive_file(path: Path, archive_root: Path, period: str | None) -> Path:
-    """Move a processed file out of the landing folder (never overwriting an archived file)."""
-    target_dir = archive_root / (period or "unknown")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / path.name
-    if target.exists():
-        target = target_dir / f"{path.stem}.{file_sha256(path)[:8]}{path.suffix}"
-    shutil.move(str(path), target)
-    return target

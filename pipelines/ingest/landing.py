@@ -1,7 +1,8 @@
-"""What is waiting in the landing folder, and for which billing month."""
+"""What is waiting in the landing folder, for which billing month, and where it goes when loaded."""
 
 from __future__ import annotations
 
+import shutil
 from functools import cache
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, period_from_file_name
 from pipelines.ingest.readers import read_file
+from pipelines.ingest.registry import file_sha256
 from readq.config import load_toml
 
 
@@ -49,3 +51,14 @@ def files_for_period(landing: Path, period: str) -> list[Path]:
 
 def pending_periods(landing: Path) -> list[str]:
     return sorted({p for f in landing_files(landing) if (p := period_of_file(f)) is not None})
+
+
+def archive_file(path: Path, archive_root: Path, period: str | None) -> Path:
+    """Move a processed file out of the landing folder (never overwriting an archived file)."""
+    target_dir = archive_root / (period or "unknown")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    if target.exists():
+        target = target_dir / f"{path.stem}.{file_sha256(path)[:8]}{path.suffix}"
+    shutil.move(str(path), target)
+    return target

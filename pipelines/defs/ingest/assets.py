@@ -13,8 +13,10 @@ from dagster_duckdb import DuckDBResource
 
 from checks.mappings import KINDS, load_mapping
 from pipelines.defs.resources import ReadqHome
-from pipelines.ingest.deliver import DeliveryResult, archive_file, drop_stale_staging, ingest_path
-from pipelines.ingest.landing import files_for_period
+from pipelines.ingest.deliver import ingest_path
+from pipelines.ingest.landing import archive_file, files_for_period
+from pipelines.ingest.registry import DeliveryResult
+from pipelines.ingest.staging import drop_stale_staging
 from pipelines.partitions import monthly, period_of
 from warehouse.schema import ensure_schema
 
