@@ -27,3 +27,19 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     ensure_schema(conn)
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """What the page last offered through st.download_button (data and keyword arguments)."""
+    import streamlit as st
+
+    captured: dict[str, object] = {}
+    original = st.download_button
+
+    def spy(label, data, *args, **kwargs):
+        captured.update(data=data, **kwargs)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", spy)
+    return captured

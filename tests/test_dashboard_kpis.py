@@ -156,15 +156,8 @@ def test_team_table_counts_and_rates(snapshot):
     assert (total["应抄户数"], total["实抄户数"], total["实抄率"], total["差错率"]) == (1500, 1475, "98.33%", "0.271%")
 
 
-def test_csv_download(snapshot, monkeypatch):
-    captured: dict[str, object] = {}
-    original = st.download_button
-
-    def spy(label, data, *args, **kwargs):
-        captured.update(data=data, **kwargs)
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(st, "download_button", spy)
+def test_csv_download(snapshot, downloads):
+    captured = downloads
     run_app(month="2026-02")
     assert captured["file_name"] == "kpi_team_2026-02.csv"
     assert captured["on_click"] == "ignore"

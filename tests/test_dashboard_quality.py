@@ -229,15 +229,8 @@ def test_per_file_table(snapshot):
     assert set(files["行数平衡"]) == {"✓"}
 
 
-def test_drilldown_shows_the_chosen_delivery(snapshot, monkeypatch):
-    captured: dict[str, object] = {}
-    original = st.download_button
-
-    def spy(label, data, *args, **kwargs):
-        captured.update(data=data, **kwargs)
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(st, "download_button", spy)
+def test_drilldown_shows_the_chosen_delivery(snapshot, downloads):
+    captured = downloads
     at = run_page()
     assert not captured  # nothing chosen yet
     at.selectbox(key="delivery").set_value(D1).run()
