@@ -86,8 +86,10 @@ def test_month_kpis_equal_hand_computation(data_home: Home) -> None:
 def test_every_row_is_loaded_or_quarantined(data_home: Home) -> None:
     write_month(data_home.landing)
     result = materialize_month(data_home)
-    checks = {e.asset_key.path[-1]: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["readings"] and checks["review_findings"]
+    evaluations = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+    assert evaluations["readings"].passed and evaluations["review_findings"].passed
+    per_delivery = evaluations["readings"].metadata["per_delivery"].value
+    assert "| 抄表明细_2024-03_城西.xlsx | 抄表明细 | 3 | 2 (2) | 1 (1) | ✓ |" in per_delivery
     with duckdb.connect(str(data_home.warehouse), read_only=True) as con:
         q = con.sql("select source_row, column_name, check_name, raw_value from quarantine.rows").pl()
         deliveries = con.sql("select file_name, rows_read, rows_loaded, rows_quarantined, rows_skipped "
@@ -164,3 +166,17 @@ def test_publish_writes_a_snapshot_the_dashboard_can_open_while_the_pipeline_wri
     assert "raw_value" not in columns and "masked_value" in columns
     assert deliveries == 3
     assert isinstance(teams, pl.DataFrame)
+
+
+def test_the_balance_check_fails_and_blocks_the_marts_when_rows_go_missing(data_home: Home) -> None:
+    write_month(data_home.landing)
+    assert materialize_month(data_home).success
+    with duckdb.connect(str(data_home.warehouse)) as con:  # a row disappears from core behind the registry's back
+        con.execute("delete from core.readings where customer_no = 'C1'")
+    result = materialize_month(data_home)
+    evaluations = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+    assert not evaluations["readings"].passed
+    assert "| 抄表明细_2024-03_城东.csv |  | 6 | 6 (5) | 0 (0) | ✗ |" in evaluations["readings"].metadata[
+        "per_delivery"].value
+    assert not result.success                                   # blocking: the KPI mart was not rebuilt
+    assert result.asset_materializations_for_node("marts__kpi_team_month") == []
