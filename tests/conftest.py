@@ -43,3 +43,17 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
     monkeypatch.setattr(st, "download_button", spy)
     return captured
+
+
+@pytest.fixture
+def streamlit_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """st.cache_data survives across AppTest instances in one process: clear it around each test,
+    and point READQ_HOME at an empty folder."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("READQ_HOME", str(tmp_path / "home"))
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

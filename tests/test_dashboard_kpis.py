@@ -25,7 +25,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboards.i18n import CATALOG
@@ -48,13 +47,8 @@ ROWS = [
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("READQ_HOME", str(tmp_path / "home"))
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def _isolated(streamlit_isolated):
+    """Fresh Streamlit caches and data folder for every test (see conftest)."""
 
 
 def build_snapshot(path: Path, rows: list[tuple] = ROWS) -> Path:

@@ -26,7 +26,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboards import data, quality
@@ -73,13 +72,8 @@ SKIPPED = [(D1, None, 1, "title row"), (D1, None, 12, "totals row"), (D4, None, 
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("READQ_HOME", str(tmp_path / "home"))
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def _isolated(streamlit_isolated):
+    """Fresh Streamlit caches and data folder for every test (see conftest)."""
 
 
 def build_snapshot(path: Path, deliveries=DELIVERIES, quarantine=QUARANTINE, skipped=SKIPPED) -> Path:
