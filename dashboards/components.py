@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from dashboards import data
 from dashboards.i18n import DEFAULT_LANG, LANG_NAMES, LANG_STATE_KEY, parse_lang, t
 
 MONTH_KEY = "month"
@@ -82,3 +83,11 @@ def choice_or_all(label: str, options: Sequence[str], *, key: str, all_label: st
         bind="query-params",
     )
     return value if value in options else None
+
+
+def published_snapshot() -> data.Snapshot | None:
+    """The published snapshot, or None after telling the user to build one."""
+    snap = data.current_snapshot()
+    if snap is None:
+        st.info(t("no_snapshot", path=data.snapshot_path()), icon=":material/info:")
+    return snap

@@ -57,3 +57,20 @@ def streamlit_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+DASHBOARD_APP = str(Path(__file__).parents[1] / "dashboards" / "app.py")
+
+
+def run_dashboard(page: str | None = None, **query: str | list[str]):
+    """Run the dashboard under AppTest with URL query params, optionally switching to `page`."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=30)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()  # the default page first: st.navigation registers the pages
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -31,9 +31,9 @@ from streamlit.testing.v1 import AppTest
 from dashboards import data, quality
 from dashboards.i18n import CATALOG
 from readq.config import home
+from tests.conftest import run_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "dashboards" / "app.py")
 PAGE = "views/quality.py"
 SCHEMA = REPO / "warehouse" / "sql" / "schema.sql"
 VERSION = "2026.11.1+test0001"
@@ -114,13 +114,7 @@ def snapshot() -> Path:
 
 
 def run_page(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()  # the default page first: st.navigation registers the pages
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_dashboard(PAGE, **query)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.charts import rate_trend
-from dashboards.components import month_picker, team_picker
+from dashboards.components import month_picker, published_snapshot, team_picker
 from dashboards.i18n import t
 from dashboards.kpi import (
     ERROR_DIGITS,
@@ -42,9 +42,8 @@ class Card:
 
 def load_kpis() -> tuple[data.Snapshot, pl.DataFrame] | None:
     """The snapshot and its KPI rows, or None after telling the user why there are none."""
-    snap = data.current_snapshot()
+    snap = published_snapshot()
     if snap is None:
-        st.info(t("no_snapshot", path=data.snapshot_path()), icon=":material/info:")
         return None
     try:
         df = data.kpi_team_month(snap)

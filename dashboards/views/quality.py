@@ -13,7 +13,7 @@ import streamlit as st
 from dashboards import data
 from dashboards import quality as q
 from dashboards.charts import bar_counts
-from dashboards.components import KIND_KEY, MONTH_KEY, choice_or_all
+from dashboards.components import KIND_KEY, MONTH_KEY, choice_or_all, published_snapshot
 from dashboards.i18n import get_lang, t
 
 DELIVERY_KEY = "delivery"
@@ -34,9 +34,8 @@ class Loaded(NamedTuple):
 
 def load() -> Loaded | None:
     """The snapshot and its delivery registry, or None after telling the user why there is none."""
-    snap = data.current_snapshot()
+    snap = published_snapshot()
     if snap is None:
-        st.info(t("no_snapshot", path=data.snapshot_path()), icon=":material/info:")
         return None
     try:
         columns = data.quality_columns(snap)
