@@ -147,10 +147,8 @@ class Mess:
         details: dict[str, list[str]] = {}
 
         pos = hits["EXPORT_BLANK_REGISTER"]
-        markers = _pick(rng, mc["blank_register_markers"], len(pos))
-        details["EXPORT_BLANK_REGISTER"] = [f"this_read written as {w!r} (billing value {v})"
-                                            for w, v in zip(markers, cols["this_read"].gather(pos), strict=True)]
-        cols["this_read"] = cols["this_read"].scatter(pos, markers)
+        details["EXPORT_BLANK_REGISTER"] = _overwrite(cols, "this_read", pos,
+                                                      _pick(rng, mc["blank_register_markers"], len(pos)))
 
         pos = hits["EXPORT_BAD_NUMBER"]
         which = _pick(rng, mc["bad_number_columns"], len(pos))
@@ -163,10 +161,8 @@ class Mess:
             details["EXPORT_BAD_NUMBER"].append(f"{col} written as {broken!r} (billing value {value})")
 
         pos = hits["EXPORT_UNKNOWN_STATUS"]
-        words = _pick(rng, mc["unknown_status_words"], len(pos))
-        details["EXPORT_UNKNOWN_STATUS"] = [f"read_status written as {w!r} (billing value {v})"
-                                            for w, v in zip(words, cols["read_status"].gather(pos), strict=True)]
-        cols["read_status"] = cols["read_status"].scatter(pos, words)
+        details["EXPORT_UNKNOWN_STATUS"] = _overwrite(cols, "read_status", pos,
+                                                      _pick(rng, mc["unknown_status_words"], len(pos)))
 
         pos = hits["EXPORT_FULLWIDTH_DIGITS"]
         details["EXPORT_FULLWIDTH_DIGITS"] = ["last_read and this_read in full-width digits"] * len(pos)
@@ -252,3 +248,10 @@ def _thousands(value: str | None) -> str | None:
 
 
 __all__ = ["RATE_KEYS", "ROW_KINDS", "FileMess", "Mess"]
+
+
+def _overwrite(cols: dict[str, pl.Series], col: str, pos: np.ndarray, words: list[str]) -> list[str]:
+    """Write `words` into column `col` at `pos`; the truth details say what was there."""
+    details = [f"{col} written as {w!r} (billing value {v})" for w, v in zip(words, cols[col].gather(pos), strict=True)]
+    cols[col] = cols[col].scatter(pos, words)
+    return details
