@@ -1,17 +1,16 @@
 """Stage 1 of validation: cast text to types without coercion hiding failures.
 
-Every present value that cannot be read as its column's type (or is not in its code table)
-becomes a quarantine reason with the raw value; the row then skips stage 2 (pandera).
+Each canonical column's type comes from config/mappings/<kind>.toml; the SQL below applies the
+normalisers of `checks.values` to the delivered text. Every present value that cannot be read
+as its column's type (or is not in its code table) becomes a quarantine reason with the raw
+value; the row then skips stage 2 (pandera).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from checks.mappings import ColumnSpec, KindMapping, code_tables
-from checks.values import clean_text, to_code, to_date, to_datetime, to_float, to_int, to_period
-
-SOURCE_ROW = "_source_row"
+from checks.mappings import ColumnSpec, KindMapping
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -21,47 +20,64 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "datetime": pl.Datetime("us"),
     "period": pl.String(),
 }
+CONVERTERS = {"str": "rq_text_of({})", "int": "rq_int_of({})", "float": "rq_float_of({})",
+              "date": "rq_date_of({})", "datetime": "rq_datetime_of({})", "period": "rq_period_of({})"}
 
 
-CONVERTERS = {"str": lambda s: s, "int": to_int, "float": to_float, "date": to_date, "datetime": to_datetime,
-              "period": to_period}
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def typed_series(spec: ColumnSpec, cleaned: pl.Series, tables: dict[str, dict[str, str]]) -> pl.Series:
+def typed_name(column: str) -> str:
+    """The typed value of a canonical column inside a delivery's working table."""
+    return quote(f"_t_{column}")
+
+
+def typed_sql(spec: ColumnSpec, text: str) -> str:
+    """SQL for the typed value of `spec` from the text expression `text`."""
     if spec.codes:
-        return to_code(cleaned, tables[spec.codes])
-    return CONVERTERS[spec.type](cleaned)
+        return f"rq_code_{spec.codes}_of({text})"
+    return CONVERTERS[spec.type].format(text)
 
 
 def check_name(spec: ColumnSpec) -> str:
     return f"code_table:{spec.codes}" if spec.codes else f"cast:{spec.type}"
 
 
-def cast_frame(raw: pl.DataFrame, mapping: KindMapping) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(typed frame with every canonical column + _source_row, failures in long form)."""
-    tables = code_tables()
-    columns = [raw[SOURCE_ROW]]
-    failures = []
+def can_fail(spec: ColumnSpec) -> bool:
+    return bool(spec.codes) or spec.type != "str"
+
+
+def typed_columns(mapping: KindMapping, text_of: dict[str, str]) -> list[str]:
+    """`typed AS _t_<column>` for every canonical column; `text_of` maps the columns the file has
+    to their text expression (absent columns are NULL of their type)."""
+    out = []
     for spec in mapping.columns.values():
-        dtype = POLARS_TYPES[spec.type]
-        if spec.name not in raw.columns:
-            columns.append(pl.Series(spec.name, [None] * raw.height, dtype=dtype))
-            continue
-        cleaned = clean_text(raw[spec.name])
-        typed = typed_series(spec, cleaned, tables).cast(dtype).alias(spec.name)
-        columns.append(typed)
-        unread = cleaned.is_not_null() & typed.is_null()
-        if unread.any():
-            failures.append(raw.filter(unread).select(
-                pl.col(SOURCE_ROW),
-                pl.lit(spec.name).alias("column_name"),
-                pl.lit(check_name(spec)).alias("check_name"),
-                pl.col(spec.name).alias("raw_value"),
-            ))
-    failure_frame = (
-        pl.concat(failures)
-        if failures
-        else pl.DataFrame(schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String,
-                                  "raw_value": pl.String})
-    )
-    return pl.DataFrame(columns), failure_frame
+        text = text_of.get(spec.name)
+        value = typed_sql(spec, text) if text is not None else "null"
+        out.append(f"cast({value} as {DUCKDB_TYPES[spec.type]}) as {typed_name(spec.name)}")
+    return out
+
+
+def cast_failures_sql(mapping: KindMapping, text_of: dict[str, str], source: str) -> str:
+    """Long-form cast failures (_pos, column_name, check_name, raw_value) of the rows in `source`:
+    text present after cleaning, typed value NULL (cleaning runs only where the typed value is NULL)."""
+    parts = [
+        f"select _pos, '{spec.name}' as column_name, '{check_name(spec)}' as check_name, {text_of[spec.name]} "
+        f"as raw_value from {source} where case when {typed_name(spec.name)} is null and "
+        f"{text_of[spec.name]} is not null then rq_clean({text_of[spec.name]}) is not null else false end"
+        for spec in mapping.columns.values() if spec.name in text_of and can_fail(spec)
+    ]
+    if not parts:
+        return "select null::bigint as _pos, null as column_name, null as check_name, null as raw_value limit 0"
+    return " union all ".join(parts)
+
+
+DUCKDB_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "period": "VARCHAR",
+}

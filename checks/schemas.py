@@ -52,12 +52,22 @@ EXTRA_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
 }
 
 
+def validated_columns(kind: str) -> list[str]:
+    """The columns stage 2 looks at: those with a rule, a code table, or required. (The others
+    have no rule beyond their type, which stage 1's SQL cast guarantees by construction.)"""
+    mapping = load_mapping(kind)
+    extra = EXTRA_CHECKS.get(kind, {})
+    return [c.name for c in mapping.columns.values()
+            if c.name in extra or c.codes or c.required or c.name == "period"]
+
+
 @cache
 def _schema(kind: str, codes_version: int) -> pa.DataFrameSchema:
     mapping = load_mapping(kind)
     codes = load_toml("codes.toml")
     columns = {}
-    for spec in mapping.columns.values():
+    for name in validated_columns(kind):
+        spec = mapping.columns[name]
         checks = list(EXTRA_CHECKS.get(kind, {}).get(spec.name, []))
         if spec.codes:
             checks.append(pa.Check.isin(sorted(codes[spec.codes])))
@@ -70,38 +80,33 @@ def schema_for(kind: str) -> pa.DataFrameSchema:
     return _schema(kind, id(load_toml("codes.toml")))
 
 
-def validate(kind: str, typed: pl.DataFrame, source_rows: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows that pass, failures in long form keyed by _source_row).
+POSITION = "_pos"
+
+
+def validate(kind: str, typed: pl.DataFrame) -> pl.DataFrame:
+    """Failures in long form (_pos, column_name, check_name, raw_value) of `typed`, which holds the
+    validated columns and `_pos` (the row's position in the delivery's working table).
 
     Schema-level failures (a null index) mean the table as a whole does not fit: the file is rejected.
     """
     try:
         schema_for(kind).validate(typed, lazy=True)
-        return typed, _empty_failures()
+        return _empty_failures()
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     schema_level = cases.filter(pl.col("index").is_null())
     if schema_level.height:
         reasons = "; ".join(f"{r['column']}: {r['check']}" for r in schema_level.head(5).to_dicts())
         raise FileRejected(f"the file does not fit the {kind} schema ({reasons})")
-    failures = cases.select(
-        pl.col("index").cast(pl.Int64),
-        pl.col("column").alias("column_name"),
-        pl.col("check").alias("check_name"),
-        pl.col("failure_case").cast(pl.String).alias("raw_value"),
-    )
-    positions = failures["index"]
-    failures = failures.with_columns(
-        source_rows.gather(positions).alias("_source_row")
-    ).select("_source_row", "column_name", "check_name", "raw_value")
-    good = (
-        typed.with_row_index("_pos")
-        .filter(~pl.col("_pos").cast(pl.Int64).is_in(positions.unique().implode()))
-        .drop("_pos")
-    )
-    return good, failures
+    index = cases["index"].cast(pl.Int64)
+    return pl.DataFrame({
+        POSITION: typed[POSITION].gather(index).cast(pl.Int64),
+        "column_name": cases["column"],
+        "check_name": cases["check"],
+        "raw_value": cases["failure_case"].cast(pl.String),
+    })
 
 
 def _empty_failures() -> pl.DataFrame:
-    return pl.DataFrame(schema={"_source_row": pl.Int64, "column_name": pl.String, "check_name": pl.String,
+    return pl.DataFrame(schema={POSITION: pl.Int64, "column_name": pl.String, "check_name": pl.String,
                                 "raw_value": pl.String})

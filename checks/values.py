@@ -1,21 +1,35 @@
-"""Vectorised value normalisation for messy exports (product brief §3, "Values").
+"""Value normalisation for messy exports (product brief §3, "Values"), as DuckDB SQL macros.
 
-Each function takes and returns a polars Series. Parsers that accept several spellings try the
-common one on the whole column first and the others only on the values still unread, so a
-clean million-row column costs one pass. A value that is present but cannot be read becomes
-null here; `checks.casting` compares with the text to quarantine exactly those rows.
+The ingest types every column inside DuckDB, where the file was parsed (no round trip through
+Python), so the rules are SQL: `install_macros(conn)` defines them on a connection, and
+`checks.casting` applies them per column. Parsers that accept several spellings try them in
+order; a value that is present but cannot be read becomes NULL here, and `checks.casting`
+compares with the text to quarantine exactly those rows.
+
+  rq_clean(text)      full-width -> half-width, trimmed, missing markers -> NULL
+  rq_float(text)      '1,234.5', '12' -> DOUBLE
+  rq_int(text)        '12', '12.0' -> BIGINT; '12.5' -> NULL
+  rq_datetime(text)   the date-time formats below, a bare date (midnight), Excel serials
+  rq_date(text)       the date formats below, Excel serials, or a date-time's date
+  rq_period(text)     'YYYY-MM' from '2024-03', '202403', '2024/3', '2024年3月' or any date
+
+Each has a `rq_<name>_of(text)` twin taking the text as delivered: it tries the common clean
+spelling first (one cheap cast) and runs the cleaning and the other spellings only on the values
+that need them, so a clean million-row column costs one pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 
-import polars as pl
+import duckdb
 
 # Written for "no value" in exports: blank, dashes, the literal null.
 MISSING_MARKERS = ("", "-", "--", "---", "—", "——", "/", "null", "NULL", "None", "nan", "NaN", "#N/A")
-# Full-width forms and the ideographic space: the only characters NFKC changes that matter here.
-FULL_WIDTH = r"[\u3000\uff01-\uff5e]"
+# Full-width forms (U+FF01..U+FF5E) and the ideographic space: what NFKC maps to ASCII.
+FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALF_WIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
+WHITESPACE = " \t\r\n\x0b\x0c\u00a0\u2002\u2003\u2009\u200b\ufeff"
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
 DATETIME_FORMATS = (
@@ -29,87 +43,77 @@ DATETIME_FORMATS = (
 # Excel stores dates as days since 1899-12-30; plausible serials for meter reading data.
 EXCEL_EPOCH = "1899-12-30"
 EXCEL_SERIAL_RANGE = (20_000, 80_000)  # 1954-10-03 .. 2119-01-11
-PERIOD_PATTERN = r"^((?:19|20)\d{2})\s*[-/.年]?\s*(\d{1,2})\s*月?$"
+PERIOD_EXACT = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+PERIOD_TEXT = r"^((?:19|20)\d{2})\s*[-/.年]?\s*(\d{1,2})\s*月?$"
 
 
-def _first_that_reads(text: pl.Series, parsers: list[Callable[[pl.Series], pl.Series]]) -> pl.Series:
-    """Apply parsers in turn, each only to the values the earlier ones could not read."""
-    out = parsers[0](text)
-    for parse in parsers[1:]:
-        todo = (out.is_null() & text.is_not_null()).arg_true()
-        if todo.len() == 0:
-            break
-        out = out.scatter(todo, parse(text.gather(todo)))
-    return out
+_SPACE = r"\s\x{a0}\x{2000}-\x{200b}\x{3000}\x{feff}"
+# A value that rq_clean would change: padded, full-width characters, or a missing marker.
+NEEDS_CLEANING = (rf"^[{_SPACE}]|[{_SPACE}]$|[\x{{ff01}}-\x{{ff5e}}]|"
+                  "^(?:" + "|".join(re.escape(m) for m in MISSING_MARKERS if m) + ")$")
 
 
-def clean_text(s: pl.Series) -> pl.Series:
-    """NFKC (full-width digits and letters -> half-width), trimmed; missing markers -> null."""
-    s = s.cast(pl.String)
-    wide = s.str.contains(FULL_WIDTH).fill_null(False).arg_true()
-    if wide.len():
-        s = s.scatter(wide, s.gather(wide).str.normalize("NFKC"))
-    s = s.str.strip_chars()
-    return s.set(s.is_in(MISSING_MARKERS).fill_null(False), None)
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def to_float(s: pl.Series) -> pl.Series:
-    """'1,234.5', '１２３', ' 12 ' -> float; anything else -> null. Expects clean text."""
-    return _first_that_reads(s, [
-        lambda t: t.cast(pl.Float64, strict=False),
-        lambda t: t.str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False),
-    ])
+def _list(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sql_literal(i) for i in items) + "]"
 
 
-def to_int(s: pl.Series) -> pl.Series:
-    """Integers, also when written as '12.0' (Excel); '12.5' -> null. Expects clean text."""
-    value = to_float(s)
-    return value.set(value != value.round(0), None).cast(pl.Int64, strict=False)
-
-
-def _excel_serial(text: pl.Series) -> pl.Series:
-    serial = text.cast(pl.Float64, strict=False)
+def macros() -> str:
     low, high = EXCEL_SERIAL_RANGE
-    serial = serial.set((serial < low) | (serial > high), None)
-    micros = (serial * 86_400_000_000).round(0).cast(pl.Int64)
-    return pl.select(pl.lit(EXCEL_EPOCH).str.to_datetime(time_unit="us") + pl.duration(microseconds=micros)
-                     ).to_series()
+    markers = ", ".join(sql_literal(m) for m in MISSING_MARKERS)
+    return f"""
+create or replace temp macro rq_half_width(x) as
+    case when regexp_matches(x, '[\u3000\uff01-\uff5e]')
+         then translate(x, {sql_literal(FULL_WIDTH)}, {sql_literal(HALF_WIDTH)}) else x end;
+create or replace temp macro rq_unmark(t) as case when t in ({markers}) then null else t end;
+create or replace temp macro rq_clean(x) as rq_unmark(trim(rq_half_width(x), {sql_literal(WHITESPACE)}));
+create or replace temp macro rq_float(t) as
+    coalesce(try_cast(t as double), try_cast(regexp_replace(t, '[,\\s]', '', 'g') as double));
+create or replace temp macro rq_whole(f) as case when f = round(f) then try_cast(f as bigint) end;
+create or replace temp macro rq_int(t) as rq_whole(rq_float(t));
+create or replace temp macro rq_serial(s) as
+    case when s between {low} and {high}
+         then timestamp '{EXCEL_EPOCH}' + to_microseconds(cast(round(s * 86400000000) as bigint)) end;
+create or replace temp macro rq_datetime(t) as coalesce(
+    try_strptime(t, {_list(DATETIME_FORMATS)}), try_strptime(t, {_list(DATE_FORMATS)}),
+    rq_serial(try_cast(t as double)));
+create or replace temp macro rq_date(t) as coalesce(
+    cast(try_strptime(t, {_list(DATE_FORMATS)}) as date), cast(rq_datetime(t) as date));
+create or replace temp macro rq_month_of(y, m) as
+    case when y <> '' and try_cast(m as integer) between 1 and 12
+         then y || '-' || lpad(cast(cast(m as integer) as varchar), 2, '0') end;
+create or replace temp macro rq_period(t) as
+    case when regexp_full_match(t, {sql_literal(PERIOD_EXACT)}) then t
+         else coalesce(rq_month_of(regexp_extract(t, {sql_literal(PERIOD_TEXT)}, 1),
+                                   regexp_extract(t, {sql_literal(PERIOD_TEXT)}, 2)),
+                       strftime(rq_date(t), '%Y-%m')) end;
+create or replace temp macro rq_text_of(x) as
+    case when regexp_matches(x, {sql_literal(NEEDS_CLEANING)}) then rq_clean(x) else x end;
+create or replace temp macro rq_first(fast, slow) as case when fast is not null then fast else slow end;
+create or replace temp macro rq_float_of(x) as rq_first(try_cast(x as double), rq_float(rq_clean(x)));
+create or replace temp macro rq_int_of(x) as rq_whole(rq_float_of(x));
+create or replace temp macro rq_date_of(x) as
+    rq_first(cast(try_strptime(x, '{DATE_FORMATS[0]}') as date), rq_date(rq_clean(x)));
+create or replace temp macro rq_datetime_of(x) as
+    rq_first(try_strptime(x, '{DATETIME_FORMATS[0]}'), rq_datetime(rq_clean(x)));
+create or replace temp macro rq_period_of(x) as
+    case when regexp_full_match(x, {sql_literal(PERIOD_EXACT)}) then x else rq_period(rq_clean(x)) end;
+"""
 
 
-def to_datetime(s: pl.Series) -> pl.Series:
-    """Date-times in the common export formats; a bare date means midnight; Excel serials with fraction."""
-    parsers: list[Callable[[pl.Series], pl.Series]] = [
-        (lambda t, f=fmt: t.str.strptime(pl.Datetime("us"), f, strict=False)) for fmt in DATETIME_FORMATS]
-    parsers += [(lambda t, f=fmt: t.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us")))
-                for fmt in DATE_FORMATS]
-    parsers.append(_excel_serial)
-    return _first_that_reads(s, parsers).alias(s.name)
+def code_macro(table: str, lookup: dict[str, str]) -> str:
+    """`rq_code_<table>(text)`: a code table (config/codes.toml) as a CASE; unknown -> NULL."""
+    cases = " ".join(f"when {sql_literal(word)} then {sql_literal(code)}" for word, code in lookup.items())
+    return (f"create or replace temp macro rq_code_{table}(t) as case t {cases} else null end;\n"
+            f"create or replace temp macro rq_code_{table}_of(x) as rq_first(rq_code_{table}(x), "
+            f"rq_code_{table}(rq_clean(x)));")
 
 
-def to_date(s: pl.Series) -> pl.Series:
-    """'2024-01-05', '2024/1/5', '20240105', '2024年1月5日', Excel serials, or a datetime's date."""
-    parsers: list[Callable[[pl.Series], pl.Series]] = [
-        (lambda t, f=fmt: t.str.strptime(pl.Date, f, strict=False)) for fmt in DATE_FORMATS]
-    parsers.append(lambda t: to_datetime(t).dt.date())
-    return _first_that_reads(s, parsers).alias(s.name)
-
-
-def to_period(s: pl.Series) -> pl.Series:
-    """Billing month 'YYYY-MM' from '2024-03', '202403', '2024/3', '2024年3月' or any date."""
-    def from_month_text(t: pl.Series) -> pl.Series:
-        parts = t.str.extract_groups(PERIOD_PATTERN).struct.unnest()
-        year, month = parts[:, 0], parts[:, 1].cast(pl.Int64, strict=False)
-        ok = month.is_between(1, 12).fill_null(False)
-        return (year + "-" + month.cast(pl.String).str.zfill(2)).set(~ok, None)
-
-    exact = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
-    return _first_that_reads(s, [
-        lambda t: t.set(~t.str.contains(exact).fill_null(False), None),
-        from_month_text,
-        lambda t: to_date(t).dt.strftime("%Y-%m"),
-    ]).alias(s.name)
-
-
-def to_code(s: pl.Series, lookup: dict[str, str]) -> pl.Series:
-    """Status words and codes through a code table (see config/codes.toml); unknown -> null."""
-    return s.replace_strict(lookup, default=None, return_dtype=pl.String)
+def install_macros(conn: duckdb.DuckDBPyConnection, code_tables: dict[str, dict[str, str]]) -> None:
+    """Define the rq_* macros (temporary: they live as long as the connection)."""
+    conn.execute(macros())
+    for table, lookup in code_tables.items():
+        conn.execute(code_macro(table, lookup))

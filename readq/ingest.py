@@ -14,7 +14,6 @@ from pipelines.defs.resources import build_resources
 from pipelines.ingest.deliver import ingest_path
 from pipelines.ingest.landing import archive_file, landing_files
 from pipelines.ingest.registry import DeliveryResult
-from pipelines.ingest.staging import drop_stale_staging
 from pipelines.partitions import partition_of
 from readq.build import QUIET, instance_for
 from readq.config import Home
@@ -34,7 +33,6 @@ def ingest_files(data_home: Home, paths: list[Path], *, kind: str | None = None,
     files = expand(paths)
     results: list[DeliveryResult] = []
     with connect(data_home.warehouse) as conn:
-        drop_stale_staging(conn)
         for i, path in enumerate(files):
             if progress:
                 progress(path.name, i, len(files))

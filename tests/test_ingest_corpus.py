@@ -119,7 +119,7 @@ def test_quarantine_reasons_name_row_column_check_and_raw_value(con: duckdb.Duck
     assert quarantine(con, "28_rows_wider_than_header_抄表明细_2024-03.csv")[0][:3] == (5, None, "too_many_fields")
     messages = dict(con.execute("select check_name, message from quarantine.rows").fetchall())
     assert messages["duplicate_row"] == "exact repeat of row 3"
-    assert messages["unparseable_line"] == "unparseable line (unexpected end of data)"
+    assert messages["unparseable_line"] == "unparseable line (a quoted value is not closed)"
     assert messages["too_many_fields"] == "17 fields where the header has 15"
     assert messages["cast:float"] == "this_read failed cast:float (value abc)"
     assert quarantine(con, "29_row_of_other_month_抄表明细_2024-03.csv") == [

@@ -1,13 +1,19 @@
-"""Big exports stream through in blocks: line numbers, duplicates and rejections stay exact
-across block boundaries, and a file rejected part-way leaves nothing behind."""
+"""Big and broken exports: every line of the file is a row, a skipped line or a quarantined line,
+with its true line number; a file rejected part-way or a load killed before its commit leaves
+nothing behind."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 
-from pipelines.ingest import readers
+from pipelines.ingest import worktable
 from pipelines.ingest.deliver import ingest_path
-from pipelines.ingest.staging import drop_stale_staging
+from warehouse.connection import connect
 
 HEADER = "电费年月,抄表班组,抄表段编号,抄表员,用户编号,电能表编号,上次示数,本次示数,抄表状态\n"
 
@@ -16,36 +22,61 @@ def row(i: int) -> str:
     return f"2024-03,城东,S1,张三,C{i:05d},M{i:05d},{i},{i + 10},已抄\n"
 
 
-def use_blocks(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    original = readers.read_csv
-    monkeypatch.setattr(readers, "read_csv", lambda path, block_bytes=None: original(path, block_bytes=size))
+def messy_body() -> str:
+    body = "".join(row(i) for i in range(100))
+    body += "\n"                                                    # blank line 103
+    body += "".join(row(i) for i in range(100, 150))
+    body += "   \n"                                                 # whitespace only, line 154
+    body += "2024-03,城东,S1,张三,C99998,M99998,1,2,已抄,多余\n"        # too many fields, line 155
+    body += "2024-03,城东,S1,张三,C99997,M99997,5\n"                  # too short: padded, line 156
+    body += "\r\n"                                                  # blank (CRLF), line 157
+    body += "".join(row(i) for i in range(150, 200))
+    body += row(7)                                                  # an exact repeat of line 10, line 208
+    return body
 
 
-def test_rows_keep_their_line_numbers_across_blocks(con, tmp_path, monkeypatch) -> None:
-    use_blocks(monkeypatch, 300)
-    body = "".join(row(i) for i in range(200))
-    body += row(7)                                  # an exact repeat of line 9, far away in another block
-    body += "2024-03,城东,S1,张三,C99999,M99999,1,2,已抄,多余\n"  # too many fields, in the last block
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_every_line_keeps_its_line_number(con, tmp_path, encoding) -> None:
     path = tmp_path / "抄表明细_2024-03_城东.csv"
-    path.write_bytes(("XX供电公司\n" + HEADER + body).encode("gbk"))
+    path.write_bytes(("XX供电公司\n" + HEADER + messy_body()).encode(encoding))
     [res] = ingest_path(con, path)
-    assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 202, 200, 2)
-    # title on line 1, header on line 2: customer i sits on line i + 3
-    assert con.execute("select source_row from core.readings where customer_no = 'C00150'").fetchall() == [(153,)]
-    assert con.execute("select source_row, check_name, message from quarantine.rows order by 1").fetchall() == [
-        (203, "duplicate_row", "exact repeat of row 10"),
-        (204, "too_many_fields", "10 fields where the header has 9")]
+    # 201 good rows + the padded one (quarantined: 本次示数 missing) + the repeat + the wide line
+    assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 203, 200, 3)
+    # title on line 1, header on line 2: customer i < 100 sits on line i + 3, later ones after the gaps
+    lines = dict(con.execute("select customer_no, source_row from core.readings").fetchall())
+    assert (lines["C00000"], lines["C00099"], lines["C00100"], lines["C00149"]) == (3, 102, 104, 153)
+    assert (lines["C00150"], lines["C00199"]) == (158, 207)
+    assert con.execute("select source_row, check_name, message from quarantine.rows order by 1, 3").fetchall() == [
+        (155, "too_many_fields", "10 fields where the header has 9"),
+        (156, "not_nullable", "read_status failed not_nullable (value ∅)"),
+        (156, "not_nullable", "this_read failed not_nullable (value ∅)"),
+        (208, "duplicate_row", "exact repeat of row 10")]
+    assert con.execute("select source_row, reason from ops.skipped_rows order by 1").fetchall() == [
+        (1, "title row"), (103, "blank row"), (154, "blank row"), (157, "blank row")]
     assert con.execute("select count(*), min(source_row), max(source_row) from raw.readings").fetchall() == [
-        (201, 3, 203)]
+        (202, 3, 208)]
+    assert con.execute("select last_read from raw.readings where source_row = 156").fetchall() == [("5",)]
 
 
-def test_undecodable_bytes_late_in_the_file_reject_it_and_leave_nothing(con, tmp_path, monkeypatch) -> None:
-    use_blocks(monkeypatch, 16_384)
-    # past the first 64 KiB (where the encoding is judged), so rows were already loaded when it fails
-    body = "".join(row(i) for i in range(2000)).encode("gbk") + b"\xff\xff\xff\n" + row(2000).encode("gbk")
-    assert len(body) > readers.HEAD_BYTES
+def test_gbk_without_iconv_loads_the_same(con, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(worktable.shutil, "which", lambda name: None)  # the Python codec path
     path = tmp_path / "抄表明细_2024-03_城东.csv"
-    path.write_bytes(HEADER.encode("gbk") + body)
+    path.write_bytes(("XX供电公司\n" + HEADER + messy_body()).encode("gbk"))
+    [res] = ingest_path(con, path)
+    assert (res.status, res.rows_loaded, res.rows_quarantined) == ("loaded", 200, 3)
+    assert con.execute("select source_row from core.readings where customer_no = 'C00150'").fetchall() == [(158,)]
+
+
+@pytest.mark.parametrize("encoding,iconv", [("gbk", True), ("gbk", False), ("utf-8", True)])
+def test_undecodable_bytes_late_in_the_file_reject_it_and_leave_nothing(con, tmp_path, monkeypatch,
+                                                                         encoding, iconv) -> None:
+    if not iconv:
+        monkeypatch.setattr(worktable.shutil, "which", lambda name: None)
+    # past the first 64 KiB (where the encoding is judged)
+    body = "".join(row(i) for i in range(2000)).encode(encoding) + b"\xff\xff\xff\n" + row(2000).encode(encoding)
+    assert len(body) > 1 << 16
+    path = tmp_path / "抄表明细_2024-03_城东.csv"
+    path.write_bytes(HEADER.encode(encoding) + body)
     [res] = ingest_path(con, path)
     assert res.status == "rejected" and "cannot decode the file as UTF-8 or GBK/GB18030" in res.message
     for table in ("raw.readings", "core.readings", "quarantine.rows"):
@@ -53,27 +84,21 @@ def test_undecodable_bytes_late_in_the_file_reject_it_and_leave_nothing(con, tmp
     assert con.execute("select status from ops.deliveries").fetchall() == [("rejected",)]
 
 
-@pytest.mark.parametrize("staging_limit", [0, 1 << 30], ids=["disk-staging", "memory-staging"])
-def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, tmp_path, monkeypatch,
-                                                                          staging_limit) -> None:
+def test_a_load_that_fails_before_its_commit_leaves_the_previous_delivery_in_force(con, tmp_path,
+                                                                                    monkeypatch) -> None:
     from pipelines.ingest import deliver
 
-    monkeypatch.setattr(deliver, "temp_staging_max_bytes", lambda: staging_limit)
-    use_blocks(monkeypatch, 300)
     first = tmp_path / "抄表明细_2024-03_城东.csv"
     first.write_bytes((HEADER + "".join(row(i) for i in range(50))).encode("gbk"))
     assert ingest_path(con, first)[0].status == "loaded"
 
-    calls = {"n": 0}
-    original = deliver.insert_frame
+    original = deliver._write_layers
 
-    def crash_on_third_write(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("power cut")
-        return original(*args, **kwargs)
+    def crash_after_writing(*args, **kwargs):
+        original(*args, **kwargs)  # raw, core and quarantine written inside the transaction ...
+        raise RuntimeError("power cut")  # ... and then the load dies before its commit
 
-    monkeypatch.setattr(deliver, "insert_frame", crash_on_third_write)
+    monkeypatch.setattr(deliver, "_write_layers", crash_after_writing)
     corrected = tmp_path / "抄表明细_2024-03_城东_更正.csv"
     corrected.write_bytes((HEADER + "".join(row(i) for i in range(1000, 1060))).encode("gbk"))
     with pytest.raises(RuntimeError):
@@ -82,11 +107,38 @@ def test_a_load_that_fails_part_way_leaves_the_previous_delivery_in_force(con, t
     assert con.execute("select count(*), min(customer_no) from core.readings").fetchall() == [(50, "C00000")]
     assert con.execute("select count(*) from raw.readings").fetchall() == [(50,)]
     assert con.execute("select status from ops.deliveries").fetchall() == [("loaded",)]
-    assert drop_stale_staging(con) == 0  # its staging tables were dropped on the way out
+    assert con.execute("select count(*) from duckdb_tables() where temporary").fetchall() == [(0,)]
 
 
-def test_staging_left_by_a_killed_process_is_dropped(con) -> None:
-    con.execute("create schema if not exists staging")
-    con.execute('create table staging."raw_deadbeef" as select 1 as x')
-    assert drop_stale_staging(con) == 1
-    assert drop_stale_staging(con) == 0
+KILLED = """
+import os, sys
+from pathlib import Path
+from pipelines.ingest import deliver
+from warehouse.connection import connect
+
+original = deliver._write_layers
+def killed(*args, **kwargs):
+    original(*args, **kwargs)
+    os._exit(9)  # the process dies mid-transaction: no rollback, no cleanup
+deliver._write_layers = killed
+with connect(Path(sys.argv[1])) as conn:
+    deliver.ingest_path(conn, Path(sys.argv[2]))
+"""
+
+
+def test_a_killed_load_leaves_nothing_visible(tmp_path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    first = tmp_path / "抄表明细_2024-03_城东.csv"
+    first.write_bytes((HEADER + "".join(row(i) for i in range(50))).encode("gbk"))
+    with connect(db) as conn:
+        assert ingest_path(conn, first)[0].status == "loaded"
+    corrected = tmp_path / "抄表明细_2024-03_城东_更正.csv"
+    corrected.write_bytes((HEADER + "".join(row(i) for i in range(1000, 1060))).encode("gbk"))
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(KILLED), str(db), str(corrected)],
+                          cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    assert done.returncode == 9, done.stderr
+    with connect(db) as conn:
+        assert conn.execute("select count(*), min(customer_no) from core.readings").fetchall() == [(50, "C00000")]
+        assert conn.execute("select count(*) from raw.readings").fetchall() == [(50,)]
+        assert conn.execute("select count(*) from quarantine.rows").fetchall() == [(0,)]
+        assert conn.execute("select status from ops.deliveries").fetchall() == [("loaded",)]

@@ -6,17 +6,10 @@ from __future__ import annotations
 
 import duckdb
 
+from checks.casting import DUCKDB_TYPES
 from checks.mappings import KINDS, load_mapping
 from warehouse.sql import load_sql
 
-DUCKDB_TYPES = {
-    "str": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "period": "VARCHAR",
-}
 LINEAGE = "delivery_id VARCHAR NOT NULL, sheet VARCHAR, source_row INTEGER NOT NULL"
 
 

@@ -2,188 +2,210 @@
 or the whole file rejected with a message. Also: the delivery registry, duplicates and
 supersession.
 
-Each delivery is atomic. Its chunks stream into private staging tables (committed as they go,
-so memory stays bounded however big the file — DuckDB holds a transaction's appends in
-memory), and one short transaction then moves them into raw/core/quarantine, records the
-delivery and supersedes the earlier one. A load that fails or is killed leaves only staging
-tables, which `drop_stale_staging` removes: the warehouse keeps its previous state.
-Do not call `ingest_path` inside an open transaction. The registry lives in `registry.py`, the
-staging tables in `staging.py`."""
+The file's rows go into a TEMP working table inside DuckDB (`worktable.py`: text and typed
+values, parsed and cast in one pass). Stage 1 (cast failures), duplicates and rows of another
+month are found in SQL; stage 2 (pandera) validates the checked columns in polars. One short
+transaction then writes raw/core/quarantine, records the delivery and supersedes the earlier
+one. A load that fails or is killed before that commit leaves nothing visible (TEMP tables die
+with the connection): the warehouse keeps its previous state. Do not call `ingest_path` inside
+an open transaction. The registry lives in `registry.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from checks.casting import SOURCE_ROW, cast_frame
-from checks.mappings import load_mapping
+from checks.casting import cast_failures_sql, quote, typed_columns, typed_name
+from checks.mappings import KindMapping, code_tables, load_mapping
 from checks.masking import mask_by_column, mask_line
-from checks.schemas import validate
+from checks.schemas import validate, validated_columns
+from checks.values import install_macros, sql_literal
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, normalize_period, period_from_file_name
-from pipelines.ingest.readers import Chunk, SheetTable, read_file
+from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
-from pipelines.ingest.staging import create_staging, drop_staging, insert_frame, staging_names, temp_staging_max_bytes
+from pipelines.ingest.worktable import Loaded, WorkTable, live_rows, load_work_table
 
-
-class _Duplicates:
-    """Exact repeats of an earlier row of the same file (across chunks): quarantined, naming the
-    row they repeat. Rows are remembered by a 64-bit hash of their values."""
-
-    def __init__(self) -> None:
-        self.seen = pl.DataFrame(schema={"_hash": pl.UInt64, "_first": pl.Int64})
-
-    def failures(self, canonical: pl.DataFrame) -> pl.DataFrame:
-        values = [c for c in canonical.columns if c != SOURCE_ROW]
-        hashed = canonical.select(SOURCE_ROW, pl.struct(values).hash().alias("_hash"))
-        hashed = hashed.join(self.seen, on="_hash", how="left").with_columns(
-            pl.coalesce("_first", pl.col(SOURCE_ROW).min().over("_hash")).alias("_first"))
-        self.seen = pl.concat([self.seen, hashed.filter(pl.col(SOURCE_ROW) == pl.col("_first"))
-                               .select("_hash", "_first")])
-        return hashed.filter(pl.col(SOURCE_ROW) != pl.col("_first")).select(
-            SOURCE_ROW, pl.lit(None, pl.String).alias("column_name"), pl.lit("duplicate_row").alias("check_name"),
-            pl.lit(None, pl.String).alias("raw_value"),
-            pl.format("exact repeat of row {}", "_first").alias("detail"))
+FAILURE_SCHEMA = {"_pos": pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
+                  "detail": pl.String}
 
 
 @dataclass
 class _Delivery:
-    """What one delivery accumulates while its chunks stream through."""
+    """One delivery in flight: its result, mapping and working tables."""
 
     res: DeliveryResult
-    kind: str
+    mapping: KindMapping
     sheet: str | None
-    columns: dict[str, str]
+    columns: dict[str, str]           # file header -> canonical column
     unmapped: list[str]
-    headers: list[str] = field(default_factory=list)  # the file's headers, in order
+    headers: list[str]                # the file's headers, in order
+    work: WorkTable
     period_source: str | None = None
-    scope_values: dict[str, set] = field(default_factory=dict)
-    duplicates: _Duplicates = field(default_factory=_Duplicates)
-    staging: dict[str, str] = field(default_factory=dict)
+    scope_values: dict[str, list] = field(default_factory=dict)
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    loaded: Loaded = field(default_factory=Loaded)
+
+    @property
+    def kind(self) -> str:
+        return self.mapping.kind
+
+    def text_of(self) -> dict[str, str]:
+        """canonical column -> its text column in the working table."""
+        return {c: f"c{self.headers.index(h)}" for h, c in self.columns.items()}
 
 
-def _prepare_chunk(d: _Delivery, chunk: Chunk, *, file_name: str,
-                   explicit_period: str | None) -> dict[str, pl.DataFrame] | None:
-    """Pure polars work on one chunk: the frames to write to staging (raw, core, quarantine)."""
-    mapping = load_mapping(d.kind)
+def _insert_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery, sql: str) -> None:
+    conn.execute(f"insert into {d.work.failures} by name {sql}")
+
+
+def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
+    """Stage 1, duplicates, rows of another month, then stage 2 — each on the rows still standing."""
+    res, work, text_of = d.res, d.work, d.text_of()
+    rows = live_rows(work)
+    conn.execute(f"create or replace temp table rq_fail_{work.tag} (_pos bigint, column_name varchar, "
+                 "check_name varchar, raw_value varchar, detail varchar, stage varchar default 'cast')")
+    _insert_failures(conn, d, cast_failures_sql(d.mapping, text_of, rows))
+    mapped = ", ".join(text_of[c] for c in d.mapping.columns if c in text_of)
+    _insert_failures(conn, d, f"""
+        with hashed as (select _pos, _source_row, hash({mapped}) as h from {rows}),
+             repeated as (select h from hashed group by h having count(*) > 1),
+             firsts as (select _pos, _source_row, min(_source_row) over (partition by h) as first
+                        from hashed semi join repeated using (h))
+        select _pos, null as column_name, 'duplicate_row' as check_name, null as raw_value,
+               'exact repeat of row ' || first as detail from firsts where _source_row <> first""")
+    if "period" in text_of:
+        _insert_failures(conn, d, f"""
+            select _pos, 'period' as column_name, 'period_matches_delivery({res.period})' as check_name,
+                   {typed_name('period')} as raw_value from {rows}
+            where {typed_name('period')} <> {sql_literal(res.period)}""")
+    checked = ", ".join(
+        (f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c)) + f" as {c}"
+        for c in validated_columns(d.kind))
+    typed = conn.sql(f"select _pos, {checked} from {rows} anti join {work.failures} using (_pos)").pl()
+    stage2 = validate(d.kind, typed).with_columns(stage=pl.lit("validate"))
+    if stage2.height:
+        conn.register("rq_stage2", stage2)
+        try:
+            _insert_failures(conn, d, "select * from rq_stage2")
+        finally:
+            conn.unregister("rq_stage2")
+
+
+def _quarantine_frame(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> pl.DataFrame:
+    """Every quarantined row with its reasons: cell failures (masked) and unreadable lines."""
     res = d.res
-    canonical = chunk.frame.select(pl.col(SOURCE_ROW), *[pl.col(h).alias(c) for h, c in d.columns.items()])
-    if res.period is None:
-        if canonical.height == 0 and not chunk.bad_lines:
-            return None
-        res.period, d.period_source = decide_period(canonical, mapping.period_columns, file_name, explicit_period)
-    res.rows_read += canonical.height + len(chunk.bad_lines)
-    res.rows_skipped += len(chunk.skipped)
-    d.skipped += chunk.skipped
-
-    typed, cast_failures = cast_frame(canonical, mapping)
-    # every row belongs to the delivery's month; a row stating another month is quarantined
-    typed = typed.with_columns(pl.col("period").fill_null(res.period))
-    other_month = typed.filter(pl.col("period") != res.period).select(
-        SOURCE_ROW, pl.lit("period").alias("column_name"),
-        pl.lit(f"period_matches_delivery({res.period})").alias("check_name"), pl.col("period").alias("raw_value"))
-    cast_failures = pl.concat([cast_failures, d.duplicates.failures(canonical), other_month], how="diagonal")
-    castable = typed.filter(~pl.col(SOURCE_ROW).is_in(cast_failures[SOURCE_ROW].unique().implode()))
-    good, check_failures = validate(d.kind, castable.drop(SOURCE_ROW), castable[SOURCE_ROW])
-    good = good.with_columns(castable[SOURCE_ROW].filter(
-        ~castable[SOURCE_ROW].is_in(check_failures[SOURCE_ROW].unique().implode())).alias(SOURCE_ROW))
-
+    cells = conn.sql(f"select v._source_row, f.column_name, f.check_name, f.raw_value, f.detail, f.stage "
+                     f"from {d.work.failures} f join {d.work.view} v using (_pos)").pl()
+    cells = cells.with_columns(mask_by_column(pl.col("raw_value"), pl.col("column_name")).alias("masked_value"))
     by_position = [d.columns.get(h) for h in d.headers]
     unreadable = pl.DataFrame(
-        [(n, None, check, raw, detail, mask_line(raw, by_position)) for n, check, detail, raw in chunk.bad_lines],
-        schema={SOURCE_ROW: pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
-                "detail": pl.String, "masked_value": pl.String}, orient="row")
-    failures = pl.concat([
-        unreadable.with_columns(pl.lit("read").alias("stage")),
-        cast_failures.with_columns(pl.lit("cast").alias("stage")),
-        check_failures.with_columns(pl.lit("validate").alias("stage")),
-    ], how="diagonal").rechunk()  # polars 2.1 panics formatting a many-chunk frame ("i < self.len()")
-    failures = failures.with_columns(
-        pl.coalesce("masked_value", mask_by_column(pl.col("raw_value"), pl.col("column_name"))).alias("masked_value"))
-    res.rows_loaded += good.height
-    res.rows_quarantined += failures[SOURCE_ROW].n_unique()
-    for column in mapping.scope_columns:
-        if column in good.columns:
-            d.scope_values.setdefault(column, set()).update(good[column].drop_nulls().unique().to_list())
-
-    lineage = [pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.sheet, pl.String).alias("sheet"),
-               pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row")]
-    extras = (pl.struct([pl.col(h) for h in d.unmapped]).struct.json_encode() if d.unmapped
-              else pl.lit(None, pl.String))
-    raw_cols = [pl.col(h).alias(c) for h, c in d.columns.items() if c != "period"]
-    raw_period = next((pl.col(h) for h, c in d.columns.items() if c == "period"), pl.lit(None, pl.String))
-    return {
-        "raw": chunk.frame.select(*lineage, raw_period.alias("period"), *raw_cols, extras.alias("extras")),
-        "core": good.select(*lineage, pl.exclude(SOURCE_ROW)),
-        "quarantine": failures.select(
-            pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
-            pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
-            pl.col(SOURCE_ROW).cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
-            "raw_value", pl.coalesce("detail", pl.format("{} failed {} (value {})", pl.col("column_name"),
-                                                         "check_name", pl.col("masked_value").fill_null("∅")))
-            .alias("message"), "masked_value"),
-    }
+        [(n, None, check, raw, detail, mask_line(raw, by_position), "read")
+         for n, check, detail, raw in d.loaded.bad_lines],
+        schema={"_source_row": pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
+                "detail": pl.String, "masked_value": pl.String, "stage": pl.String}, orient="row")
+    failures = pl.concat([unreadable, cells.select(unreadable.columns)]).rechunk()
+    return failures.select(
+        pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"),
+        pl.lit(res.period).alias("period"), pl.lit(d.sheet, pl.String).alias("sheet"),
+        pl.col("_source_row").cast(pl.Int32).alias("source_row"), "stage", "column_name", "check_name",
+        "raw_value", pl.coalesce("detail", pl.format("{} failed {} (value {})", pl.col("column_name"),
+                                                     "check_name", pl.col("masked_value").fill_null("∅")))
+        .alias("message"), "masked_value")
 
 
-def _prepared_chunks(d: _Delivery, table: SheetTable, *, file_name: str,
-                     explicit_period: str | None) -> Iterator[dict[str, pl.DataFrame]]:
-    """Chunks prepared one ahead in a worker thread, so polars (parse, cast, validate) and DuckDB
-    (writing the previous chunk) run at the same time; both release the GIL. Order is kept."""
-    def prepare_all() -> Iterator[dict[str, pl.DataFrame]]:
-        for chunk in table.chunks():
-            prepared = _prepare_chunk(d, chunk, file_name=file_name, explicit_period=explicit_period)
-            if prepared is not None:
-                yield prepared
-
-    source = prepare_all()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="readq-prepare") as pool:
-        ahead = pool.submit(next, source, None)
-        while (prepared := ahead.result()) is not None:
-            ahead = pool.submit(next, source, None)
-            yield prepared
+def _decide_period(conn: duckdb.DuckDBPyConnection, d: _Delivery, file_name: str,
+                   explicit: str | None) -> None:
+    """The month most rows carry in the first period-bearing column present, else the file name or --period."""
+    rows = live_rows(d.work)
+    for column in d.mapping.period_columns:
+        if column not in d.text_of():
+            continue
+        value = typed_name(column)
+        month = value if d.mapping.columns[column].type == "period" else f"strftime({value}, '%Y-%m')"
+        found = conn.execute(f"select m from (select {month} as m from {rows}) where m is not null "
+                             "group by m order by count(*) desc, m limit 1").fetchall()
+        if found:
+            d.res.period, d.period_source = found[0][0], "column"
+            return
+    d.res.period, d.period_source = decide_period(file_name, explicit)
 
 
 def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
                 sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
     match = classify(table.headers, path.name, kind)
     res.kind = match.kind
-    d = _Delivery(res=res, kind=match.kind, sheet=table.sheet, columns=match.columns, unmapped=match.unmapped,
-                  headers=table.headers,
-                  staging=staging_names(res.delivery_id, in_memory=size <= temp_staging_max_bytes()))
-    res.rows_skipped = len(table.skipped)
-    d.skipped = list(table.skipped)
-    create_staging(conn, match.kind, d.staging)
+    d = _Delivery(res=res, mapping=load_mapping(match.kind), sheet=table.sheet, columns=match.columns,
+                  unmapped=match.unmapped, headers=table.headers,
+                  work=WorkTable(re.sub(r"[^0-9A-Za-z]", "_", res.delivery_id)))
+    install_macros(conn, code_tables())
+    text_of = {c: quote(t) for c, t in d.text_of().items()}
     try:
-        for prepared in _prepared_chunks(d, table, file_name=path.name, explicit_period=period):
-            for layer, frame in prepared.items():
-                insert_frame(conn, d.staging[layer], frame)
+        d.loaded = load_work_table(conn, table, d.work, typed_columns(d.mapping, text_of))
+        d.skipped = sorted(table.skipped + d.loaded.skipped)
+        res.rows_skipped = len(d.skipped)
+        live = conn.execute(f"select count(*) from {live_rows(d.work)}").fetchall()[0][0]
+        res.rows_read = live + len(d.loaded.bad_lines)
         if res.rows_read == 0:
             raise FileRejected("the file has a header but no data rows")
+        _decide_period(conn, d, path.name, period)
+        _find_failures(conn, d)
+        quarantined = conn.execute(f"select count(distinct _pos) from {d.work.failures}").fetchall()[0][0]
+        res.rows_quarantined = quarantined + len(d.loaded.bad_lines)
+        res.rows_loaded = live - quarantined
+        for column in d.mapping.scope_columns:
+            if column in d.text_of():
+                d.scope_values[column] = [r[0] for r in conn.execute(
+                    f"select distinct {typed_name(column)} from {_good_rows(d)} "
+                    f"where {typed_name(column)} is not null").fetchall()]
+        failures = _quarantine_frame(conn, d)
         conn.execute("begin")
         try:
-            _publish_delivery(conn, d, table, path=path, sha=sha, size=size, version=version)
+            _publish_delivery(conn, d, table, failures, path=path, sha=sha, size=size, version=version)
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")
             raise
     finally:
-        drop_staging(conn, d.staging)
+        d.work.drop(conn)
 
 
-def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: SheetTable, *, path: Path, sha: str,
-                      size: int, version: str) -> None:
-    """Inside the delivery's transaction: staging -> raw/core/quarantine, supersession, registry."""
-    res, mapping = d.res, load_mapping(d.kind)
-    conn.execute(f"insert into raw.{d.kind} select * from {d.staging['raw']}")
-    conn.execute(f"insert into core.{d.kind} select * from {d.staging['core']}")
-    conn.execute(f"insert into quarantine.rows select * from {d.staging['quarantine']}")
+def _good_rows(d: _Delivery) -> str:
+    return f"(select * from {live_rows(d.work)} anti join {d.work.failures} using (_pos))"
+
+
+def _write_layers(conn: duckdb.DuckDBPyConnection, d: _Delivery, failures: pl.DataFrame) -> None:
+    """raw (every readable row, as text), core (the rows that passed, typed), quarantine."""
+    res = d.res
+    lineage = f"{sql_literal(res.delivery_id)} as delivery_id, {sql_literal(d.sheet) if d.sheet else 'null'} " \
+              "as sheet, cast(_source_row as integer) as source_row"
+    text_of = d.text_of()
+    raw_cols = [f"{text_of[c]} as {quote(c)}" for c in d.mapping.columns if c in text_of]
+    extras = (("json_object(" + ", ".join(f"{sql_literal(h)}, c{d.headers.index(h)}" for h in d.unmapped) + ")")
+              if d.unmapped else "null")
+    conn.execute(f"insert into raw.{d.kind} by name select {lineage}, {', '.join(raw_cols)}, "
+                 f"{extras} as extras from {live_rows(d.work)}")
+    core_cols = [(f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c))
+                 + f" as {quote(c)}" for c in d.mapping.columns]
+    conn.execute(f"insert into core.{d.kind} by name select {lineage}, {', '.join(core_cols)} from {_good_rows(d)}")
+    if failures.height:
+        conn.register("rq_quarantine", failures)
+        try:
+            conn.execute("insert into quarantine.rows by name select * from rq_quarantine")
+        finally:
+            conn.unregister("rq_quarantine")
+
+
+def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: SheetTable, failures: pl.DataFrame, *,
+                      path: Path, sha: str, size: int, version: str) -> None:
+    """Inside the delivery's transaction: raw/core/quarantine, supersession, registry."""
+    res, mapping = d.res, d.mapping
+    _write_layers(conn, d, failures)
     if d.skipped:
         conn.executemany("insert into ops.skipped_rows values (?, ?, ?, ?)",
                          [[res.delivery_id, d.sheet, row, reason] for row, reason in d.skipped])
@@ -209,7 +231,7 @@ def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: Shee
         parts.append(f"extra columns kept in raw: {', '.join(d.unmapped)}")
     if earlier:
         parts.append(f"supersedes {', '.join(res.supersedes)}")
-    parts += table.notes
+    parts += table.notes + d.loaded.notes
     res.message = "; ".join(parts)
     record(conn, res, path=path, sha=sha, size=size, version=version, encoding=table.encoding,
             period_source=d.period_source, scope=scope, unmapped=d.unmapped)

@@ -1,17 +1,17 @@
-"""The billing month (电费年月) of a delivery: from its columns, else its file name, else the
-explicit --period. Never guessed: when none tells, the file is rejected saying so."""
+"""The billing month (电费年月) of a delivery: from its columns (see `deliver._decide_period`),
+else its file name, else the explicit --period. Never guessed: when none tells, the file is
+rejected saying so."""
 
 from __future__ import annotations
 
 import re
 
-import polars as pl
+import duckdb
 
-from checks.values import clean_text, to_period
+from checks.values import install_macros
 from pipelines.ingest.errors import FileRejected
 
 FILENAME_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.年]?(0[1-9]|1[0-2])(?:月)?(?!\d)")
-PERIOD_TEXT = re.compile(r"^(?:19|20)\d{2}-(0[1-9]|1[0-2])$")
 
 
 def period_from_file_name(name: str) -> str | None:
@@ -20,29 +20,17 @@ def period_from_file_name(name: str) -> str | None:
 
 
 def normalize_period(text: str) -> str:
-    value = to_period(clean_text(pl.Series([text])))[0]
+    """'2024-03', '202403', '2024年3月' … -> '2024-03', by the same rule as a period column."""
+    with duckdb.connect() as conn:
+        install_macros(conn, {})
+        value = conn.execute("select rq_period(rq_clean(?))", [text]).fetchall()[0][0]
     if value is None:
         raise FileRejected(f"--period {text!r} is not a month; write it as YYYY-MM")
     return value
 
 
-def period_from_columns(frame: pl.DataFrame, period_columns: tuple[str, ...]) -> str | None:
-    """The month most rows carry in the first period-bearing column present (canonical names)."""
-    for column in period_columns:
-        if column not in frame.columns:
-            continue
-        months = pl.DataFrame({"p": to_period(clean_text(frame[column]))}).drop_nulls()
-        if months.height:
-            return months.group_by("p").len().sort(["len", "p"], descending=[True, False])["p"][0]
-    return None
-
-
-def decide_period(
-    frame: pl.DataFrame, period_columns: tuple[str, ...], file_name: str, explicit: str | None
-) -> tuple[str, str]:
-    """(period, where it came from)."""
-    if (p := period_from_columns(frame, period_columns)) is not None:
-        return p, "column"
+def decide_period(file_name: str, explicit: str | None) -> tuple[str, str]:
+    """(period, where it came from) for a file whose columns do not say."""
     if (p := period_from_file_name(file_name)) is not None:
         return p, "file_name"
     if explicit is not None:

@@ -1,18 +1,16 @@
-"""Read an export file into text columns, whatever its format and encoding.
+"""Find the table in an export file, whatever its format and encoding: its header and where
+its data rows start.
 
 CSV in UTF-8, UTF-8 with BOM or GBK/GB18030 (detected, not configured); XLSX and XLS
-(every sheet, or a chosen one). Title rows above the header, blank rows and totals rows
-are skipped and recorded. Every kept row carries `_source_row`: its 1-based line (CSV) or
-row (Excel) number in the file, so any number can be traced back to it.
+(every sheet, or a chosen one). Title rows above the header are recorded as skipped; the
+data rows themselves are read into DuckDB by `pipelines.ingest.worktable`.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,34 +19,34 @@ import polars as pl
 
 from checks.mappings import all_mappings, normalize_header
 from pipelines.ingest.errors import FileRejected
-from readq.config import load_toml
 
 HEADER_SEARCH_ROWS = 15          # the header must be within the first rows
 MIN_HEADER_MATCHES = 3           # known aliases a row needs to count as the header
-TOTALS_WORDS = re.compile(r"^(合计|总计|小计|共计|total|sum)\b", re.IGNORECASE)
-SOURCE_ROW = "_source_row"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 CSV_SUFFIXES = {".csv", ".txt"}
 HEAD_BYTES = 1 << 16             # encoding and header are judged on the first 64 KiB
 
 
 @dataclass
-class Chunk:
-    """A block of data rows: text columns named by the file's headers, plus `_source_row`."""
+class CsvSource:
+    """Where a CSV's data rows are: DuckDB reads them from here (after transcoding, if needed)."""
 
-    frame: pl.DataFrame
-    skipped: list[tuple[int, str]] = field(default_factory=list)          # (row, blank row | totals row)
-    bad_lines: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, check, detail, raw text)
+    path: Path
+    encoding: str
+    skip_lines: int     # lines above the first data line (title rows, header)
 
 
 @dataclass
 class SheetTable:
-    """One table found in a file; its rows come in chunks so big files stream in bounded memory."""
+    """One table found in a file: its header, and where its data rows are (a CSV file, or a
+    sheet's text cells as a polars frame). `first_row` is the 1-based line/row number of the
+    first data row, so every number can be traced back to the file."""
 
     sheet: str | None
     headers: list[str]
     header_row: int
-    chunks: Callable[[], Iterator[Chunk]]
+    first_row: int
+    source: CsvSource | pl.DataFrame
     encoding: str | None = None
     skipped: list[tuple[int, str]] = field(default_factory=list)  # title rows above the header
     notes: list[str] = field(default_factory=list)  # e.g. sheets of the workbook that hold no table
@@ -58,10 +56,10 @@ def known_aliases() -> set[str]:
     return {alias for m in all_mappings().values() for alias in m.alias_index()}
 
 
-def _undecodable(offset: int) -> FileRejected:
+def undecodable(offset: int | None) -> FileRejected:
+    where = f" (invalid bytes at offset {offset})" if offset is not None else ""
     return FileRejected(
-        f"cannot decode the file as UTF-8 or GBK/GB18030 (invalid bytes at offset {offset}); "
-        "re-export it as CSV (UTF-8 or GBK) or XLSX"
+        f"cannot decode the file as UTF-8 or GBK/GB18030{where}; re-export it as CSV (UTF-8 or GBK) or XLSX"
     )
 
 
@@ -79,7 +77,7 @@ def detect_encoding(head: bytes) -> str:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
         return "gb18030"
     except UnicodeDecodeError as exc:
-        raise _undecodable(exc.start) from None
+        raise undecodable(exc.start) from None
 
 
 MOJIBAKE = re.compile(r"[\u00c0-\u00ff]{2,}")  # GBK bytes shown as Latin-1 look like "³­±íÃ÷Ï¸"
@@ -133,21 +131,6 @@ def _unique_headers(cells: list[str | None]) -> list[str]:
     return out
 
 
-def _drop_blank_and_totals(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
-    """Drop rows with no value at all and totals rows (first value 合计/总计/…), recording both."""
-    data_cols = [c for c in frame.columns if c != SOURCE_ROW]
-    blank = pl.sum_horizontal([pl.col(c).is_not_null() for c in data_cols]) == 0
-    first_value = pl.coalesce([pl.col(c) for c in data_cols]).str.strip_chars()
-    totals = first_value.str.contains(TOTALS_WORDS.pattern).fill_null(False)
-    marked = frame.with_columns(_blank=blank, _totals=~blank & totals)
-    dropped = marked.filter(pl.col("_blank") | pl.col("_totals"))
-    if dropped.height == 0:
-        return frame, []
-    skipped = sorted((r, "blank row" if b else "totals row")
-                     for r, b in zip(dropped[SOURCE_ROW].to_list(), dropped["_blank"].to_list(), strict=True))
-    return marked.filter(~pl.col("_blank") & ~pl.col("_totals")).drop("_blank", "_totals"), skipped
-
-
 def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int) -> list[tuple[int, str]]:
     out = []
     for i in range(header_idx):
@@ -156,82 +139,7 @@ def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int
     return out
 
 
-def _parse_block_strict(block: bytes, width: int) -> pl.DataFrame:
-    schema = {f"c{i}": pl.String for i in range(width)}
-    return pl.read_csv(io.BytesIO(block), has_header=False, schema=schema, truncate_ragged_lines=False)
-
-
-def _parse_block_tolerant(text: str, width: int,
-                          first_line: int) -> tuple[pl.DataFrame, list[tuple[int, str, str, str]]]:
-    """Line by line (only for blocks polars refuses): rows with extra fields or a broken quote are
-    kept aside with their line number and raw text instead of failing the whole file."""
-    good: list[list[str | None]] = []
-    bad: list[tuple[int, str, str, str]] = []
-    for offset, line in enumerate(text.split("\n")):
-        line = line.rstrip("\r")
-        number = first_line + offset
-        if offset and not line and offset == text.count("\n"):
-            break  # the newline that ends the block
-        try:
-            fields = next(csv.reader([line], strict=True)) if line else []
-        except csv.Error as exc:
-            bad.append((number, "unparseable_line", f"unparseable line ({exc})", line))
-            continue
-        if len(fields) > width:
-            bad.append((number, "too_many_fields", f"{len(fields)} fields where the header has {width}", line))
-            continue
-        good.append([str(number), *[f if f != "" else None for f in fields], *[None] * (width - len(fields))])
-    schema = {SOURCE_ROW: pl.String, **{f"c{i}": pl.String for i in range(width)}}
-    frame = pl.DataFrame(good, schema=schema, orient="row").with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
-    return frame, bad
-
-
-def _csv_blocks(path: Path, start: int, encoding: str, block_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """(UTF-8 bytes of whole lines, number of lines in them) from byte `start` on.
-
-    GB18030 never uses 0x0A inside a character, so cutting at newlines is safe before decoding.
-    """
-    decoder_name = "utf-8" if encoding.startswith("utf-8") else encoding
-    offset = start
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        carry = b""
-        while True:
-            data = fh.read(block_bytes)
-            buf = carry + data
-            if not data:
-                if buf:
-                    yield _transcode(buf, decoder_name, offset), buf.count(b"\n") + (not buf.endswith(b"\n"))
-                return
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                carry = buf
-                continue
-            block, carry = buf[: cut + 1], buf[cut + 1:]
-            yield _transcode(block, decoder_name, offset), block.count(b"\n")
-            offset += len(block)
-
-
-def _transcode(block: bytes, encoding: str, offset: int) -> bytes:
-    if encoding == "utf-8":
-        try:
-            block.decode("utf-8")  # validate: polars would otherwise fail deep inside
-        except UnicodeDecodeError as exc:
-            raise _undecodable(offset + exc.start) from None
-        return block
-    try:
-        return block.decode(encoding).encode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _undecodable(offset + exc.start) from None
-
-
-def _name_columns(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    data_cols = [c for c in frame.columns if c != SOURCE_ROW]
-    return frame.rename(dict(zip(data_cols, names, strict=True)))
-
-
-def read_csv(path: Path, block_bytes: int | None = None) -> SheetTable:
-    block_bytes = block_bytes or int(load_toml("readq.toml")["ingest"]["csv_block_bytes"])
+def read_csv(path: Path) -> SheetTable:
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
@@ -247,27 +155,8 @@ def read_csv(path: Path, block_bytes: int | None = None) -> SheetTable:
     if header_idx + 1 < len(head_rows) and (merged := merge_sub_header(header, head_rows[header_idx + 1])):
         header, data_start = merged, header_idx + 2
     names = _unique_headers(header)
-    # byte offset of the first data line, counted on the raw bytes (the header lines are in `head`)
-    start = 0
-    for _ in range(data_start):
-        nl = head.find(b"\n", start)
-        start = len(head) if nl < 0 else nl + 1
-
-    def chunks() -> Iterator[Chunk]:
-        line = data_start + 1  # 1-based number of the block's first line
-        for block, n_lines in _csv_blocks(path, start, encoding, block_bytes):
-            bad: list[tuple[int, str, str, str]] = []
-            try:
-                frame = _parse_block_strict(block, len(names)).with_row_index(SOURCE_ROW, offset=line)
-                frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(SOURCE_ROW, pl.exclude(SOURCE_ROW))
-            except pl.exceptions.PolarsError:  # ragged or broken lines: this block goes line by line
-                frame, bad = _parse_block_tolerant(block.decode("utf-8"), len(names), line)
-            frame = _name_columns(frame, names)
-            frame, skipped = _drop_blank_and_totals(frame)
-            line += n_lines
-            yield Chunk(frame, skipped, bad)
-
-    return SheetTable(sheet=None, headers=names, header_row=header_idx + 1, chunks=chunks, encoding=encoding,
+    return SheetTable(sheet=None, headers=names, header_row=header_idx + 1, first_row=data_start + 1,
+                      source=CsvSource(path, encoding, data_start), encoding=encoding,
                       skipped=_title_rows(head_rows, header_idx, 1))
 
 
@@ -293,16 +182,8 @@ def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
     if header_idx + 1 < len(rows) and (merged := merge_sub_header(header, rows[header_idx + 1])):
         header, data_start = merged, header_idx + 2
     names = _unique_headers(header)
-    frame = raw.slice(data_start)
-    frame.columns = names
-    frame = frame.with_row_index(SOURCE_ROW, offset=data_start + 1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
-
-    def chunks() -> Iterator[Chunk]:
-        kept, skipped = _drop_blank_and_totals(frame)
-        yield Chunk(kept, skipped)
-
-    return SheetTable(sheet=sheet, headers=names, header_row=header_idx + 1, chunks=chunks,
-                      skipped=_title_rows(rows, header_idx, 1))
+    return SheetTable(sheet=sheet, headers=names, header_row=header_idx + 1, first_row=data_start + 1,
+                      source=raw.slice(data_start), skipped=_title_rows(rows, header_idx, 1))
 
 
 def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:

@@ -17,7 +17,6 @@ from pipelines.defs.resources import ReadqHome
 from pipelines.ingest.deliver import ingest_path
 from pipelines.ingest.landing import archive_file, files_for_period
 from pipelines.ingest.registry import DeliveryResult
-from pipelines.ingest.staging import drop_stale_staging
 from pipelines.partitions import monthly, period_of
 from warehouse.schema import ensure_schema
 
@@ -98,7 +97,6 @@ def ingest_month(context: dg.AssetExecutionContext, duckdb: DuckDBResource, read
     results: list[DeliveryResult] = []
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        drop_stale_staging(conn)
         for path in files:
             file_results = ingest_path(conn, path)
             results += file_results
