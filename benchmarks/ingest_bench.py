@@ -98,14 +98,15 @@ sys.path.insert(0, sys.argv[1])
 from benchmarks.report import peak_rss_mb
 mode, path, db = sys.argv[2], sys.argv[3], sys.argv[4]
 import duckdb
-t0 = time.perf_counter()
-if mode == "floor":
-    con = duckdb.connect(db)
-    con.execute("create table t as select * from read_csv(?)", [path])
-    rows = con.execute("select count(*) from t").fetchall()[0][0]
-else:
+if mode == "ours":  # modules load before the clock starts, as duckdb does for the floor
     from warehouse.connection import connect  # the pipeline's own settings (memory limit)
     from pipelines.ingest.deliver import ingest_path
+t0 = time.perf_counter()
+if mode in ("floor", "text"):
+    con = duckdb.connect(db)
+    con.execute("create table t as select * from read_csv(?, all_varchar = ?)", [path, mode == "text"])
+    rows = con.execute("select count(*) from t").fetchall()[0][0]
+else:
     con = connect(Path(db))
     [res] = ingest_path(con, Path(path))
     rows = res.rows_loaded
@@ -142,6 +143,10 @@ def main() -> None:
         floor_s = statistics.median(r["seconds"] for r in floor)
         results.append(("DuckDB read_csv CTAS (floor)", "CSV UTF-8", rows, utf8, floor_s, 1.0,
                         max(r["peak_rss_mb"] for r in floor)))
+        text = [measure("text", utf8, args.data) for _ in range(args.runs)]
+        text_s = statistics.median(r["seconds"] for r in text)
+        results.append(("DuckDB read_csv CTAS, every column as text", "CSV UTF-8", rows, utf8, text_s,
+                        text_s / floor_s, max(r["peak_rss_mb"] for r in text)))
         for label, key in (("readq ingest", f"csv_utf8_{rows}"), ("readq ingest", f"csv_gbk_{rows}")):
             runs = [measure("ours", files[key], args.data) for _ in range(args.runs)]
             t = statistics.median(r["seconds"] for r in runs)

@@ -61,16 +61,18 @@ def typed_columns(mapping: KindMapping, text_of: dict[str, str]) -> list[str]:
 
 def cast_failures_sql(mapping: KindMapping, text_of: dict[str, str], source: str) -> str:
     """Long-form cast failures (_pos, column_name, check_name, raw_value) of the rows in `source`:
-    text present after cleaning, typed value NULL (cleaning runs only where the typed value is NULL)."""
-    parts = [
-        f"select _pos, '{spec.name}' as column_name, '{check_name(spec)}' as check_name, {text_of[spec.name]} "
-        f"as raw_value from {source} where case when {typed_name(spec.name)} is null and "
-        f"{text_of[spec.name]} is not null then rq_clean({text_of[spec.name]}) is not null else false end"
-        for spec in mapping.columns.values() if spec.name in text_of and can_fail(spec)
-    ]
-    if not parts:
+    text present after cleaning, typed value NULL. One scan: each row gets the list of its failed
+    columns (cleaning runs only where a typed value is NULL), and only failing rows are unnested."""
+    specs = [spec for spec in mapping.columns.values() if spec.name in text_of and can_fail(spec)]
+    if not specs:
         return "select null::bigint as _pos, null as column_name, null as check_name, null as raw_value limit 0"
-    return " union all ".join(parts)
+    failed = [f"case when {typed_name(s.name)} is null and {text_of[s.name]} is not null "
+              f"then rq_clean({text_of[s.name]}) is not null else false end" for s in specs]
+    entries = ", ".join(f"{{'column_name': '{s.name}', 'check_name': '{check_name(s)}', "
+                        f"'raw_value': {text_of[s.name]}, 'failed': {f}}}" for s, f in zip(specs, failed, strict=True))
+    return (f"select _pos, f.column_name, f.check_name, f.raw_value from (select _pos, "
+            f"unnest(list_filter([{entries}], lambda e: e.failed)) as f from {source} "
+            f"where {' or '.join(failed)})")
 
 
 DUCKDB_TYPES = {

@@ -40,7 +40,8 @@ DATETIME_FORMATS = (
     "%Y%m%d%H%M%S",
     "%Y-%m-%dT%H:%M:%S",
 )
-# Excel stores dates as days since 1899-12-30; plausible serials for meter reading data.
+# Excel stores dates as days since 1899-12-30 (read to the millisecond, Excel's own precision);
+# plausible serials for meter reading data.
 EXCEL_EPOCH = "1899-12-30"
 EXCEL_SERIAL_RANGE = (20_000, 80_000)  # 1954-10-03 .. 2119-01-11
 PERIOD_EXACT = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
@@ -76,7 +77,7 @@ create or replace temp macro rq_whole(f) as case when f = round(f) then try_cast
 create or replace temp macro rq_int(t) as rq_whole(rq_float(t));
 create or replace temp macro rq_serial(s) as
     case when s between {low} and {high}
-         then timestamp '{EXCEL_EPOCH}' + to_microseconds(cast(round(s * 86400000000) as bigint)) end;
+         then timestamp '{EXCEL_EPOCH}' + to_milliseconds(cast(round(s * 86400000) as bigint)) end;
 create or replace temp macro rq_datetime(t) as coalesce(
     try_strptime(t, {_list(DATETIME_FORMATS)}), try_strptime(t, {_list(DATE_FORMATS)}),
     rq_serial(try_cast(t as double)));

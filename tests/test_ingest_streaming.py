@@ -22,23 +22,28 @@ def row(i: int) -> str:
     return f"2024-03,城东,S1,张三,C{i:05d},M{i:05d},{i},{i + 10},已抄\n"
 
 
-def messy_body() -> str:
+def messy_body(newline: str = "\n") -> str:
     body = "".join(row(i) for i in range(100))
     body += "\n"                                                    # blank line 103
     body += "".join(row(i) for i in range(100, 150))
     body += "   \n"                                                 # whitespace only, line 154
     body += "2024-03,城东,S1,张三,C99998,M99998,1,2,已抄,多余\n"        # too many fields, line 155
     body += "2024-03,城东,S1,张三,C99997,M99997,5\n"                  # too short: padded, line 156
-    body += "\r\n"                                                  # blank (CRLF), line 157
+    body += "\n"                                                    # blank, line 157
     body += "".join(row(i) for i in range(150, 200))
     body += row(7)                                                  # an exact repeat of line 10, line 208
-    return body
+    return body.replace("\n", newline)
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
-def test_every_line_keeps_its_line_number(con, tmp_path, encoding) -> None:
+@pytest.mark.parametrize("encoding,newline", [("utf-8", "\n"), ("gbk", "\n"), ("utf-8", "\r\n"),
+                                              ("utf-8", "mixed")], ids=["utf8", "gbk", "crlf", "lf-and-crlf"])
+def test_every_line_keeps_its_line_number(con, tmp_path, encoding, newline) -> None:
     path = tmp_path / "抄表明细_2024-03_城东.csv"
-    path.write_bytes(("XX供电公司\n" + HEADER + messy_body()).encode(encoding))
+    body = messy_body("\r\n" if newline == "\r\n" else "\n")
+    if newline == "mixed":  # a file pasted together from a Windows and a Linux export
+        body = body.replace(row(120), row(120).replace("\n", "\r\n"))
+    path.write_bytes(("XX供电公司" + ("\r\n" if newline == "\r\n" else "\n") + HEADER.replace("\n", "\r\n"
+                      if newline == "\r\n" else "\n") + body).encode(encoding))
     [res] = ingest_path(con, path)
     # 201 good rows + the padded one (quarantined: 本次示数 missing) + the repeat + the wide line
     assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 203, 200, 3)
@@ -56,6 +61,18 @@ def test_every_line_keeps_its_line_number(con, tmp_path, encoding) -> None:
     assert con.execute("select count(*), min(source_row), max(source_row) from raw.readings").fetchall() == [
         (202, 3, 208)]
     assert con.execute("select last_read from raw.readings where source_row = 156").fetchall() == [("5",)]
+    assert con.execute("select count(*) from raw.readings where reader like '%\r%' or read_status like '%\r%'"
+                       ).fetchall() == [(0,)]
+
+
+def test_a_line_break_inside_a_quoted_value_is_kept_and_said(con, tmp_path) -> None:
+    path = tmp_path / "抄表明细_2024-03_城东.csv"
+    quoted = '2024-03,城东,S1,"张\n三",C00500,M00500,1,2,已抄\n'
+    path.write_text(HEADER + row(0) + quoted + row(1), encoding="utf-8")
+    [res] = ingest_path(con, path)
+    assert (res.status, res.rows_loaded) == ("loaded", 3)
+    assert con.execute("select reader from core.readings where customer_no = 'C00500'").fetchall() == [("张\n三",)]
+    assert "1 line break(s) inside quoted values: line numbers after the first of them are approximate" in res.message
 
 
 def test_gbk_without_iconv_loads_the_same(con, tmp_path, monkeypatch) -> None:

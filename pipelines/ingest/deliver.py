@@ -30,6 +30,7 @@ from pipelines.ingest.period import decide_period, normalize_period, period_from
 from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
 from pipelines.ingest.worktable import Loaded, WorkTable, live_rows, load_work_table
+from readq.config import load_toml
 
 FAILURE_SCHEMA = {"_pos": pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
                   "detail": pl.String}
@@ -87,14 +88,19 @@ def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
     checked = ", ".join(
         (f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c)) + f" as {c}"
         for c in validated_columns(d.kind))
-    typed = conn.sql(f"select _pos, {checked} from {rows} anti join {work.failures} using (_pos)").pl()
-    stage2 = validate(d.kind, typed).with_columns(stage=pl.lit("validate"))
-    if stage2.height:
-        conn.register("rq_stage2", stage2)
-        try:
-            _insert_failures(conn, d, "select * from rq_stage2")
-        finally:
-            conn.unregister("rq_stage2")
+    # stage 2 in batches of rows (every rule is row-wise), so memory stays bounded for big files
+    batch = int(load_toml("readq.toml")["ingest"]["validate_batch_rows"])
+    positions = conn.execute(f"select count(*) from {work.table}").fetchall()[0][0]
+    for low in range(0, positions, batch):
+        typed = conn.sql(f"select _pos, {checked} from {rows} anti join {work.failures} using (_pos) "
+                         f"where _pos >= {low} and _pos < {low + batch}").pl()
+        stage2 = validate(d.kind, typed).with_columns(stage=pl.lit("validate"))
+        if stage2.height:
+            conn.register("rq_stage2", stage2)
+            try:
+                _insert_failures(conn, d, "select * from rq_stage2")
+            finally:
+                conn.unregister("rq_stage2")
 
 
 def _quarantine_frame(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> pl.DataFrame:

@@ -2,9 +2,9 @@
 
 A CSV is parsed by DuckDB's own parallel reader (GBK is first transcoded to a UTF-8 temporary
 file), an Excel sheet comes from fastexcel; either way the rows land in one TEMP table with the
-text of every column (`c0..cN`, in file order) and the typed value of every canonical column
-(`_t_<column>`), computed in the same pass. A view over it adds `_pos` (the row's position) and
-`_source_row` (its line in the file, or its row in the sheet). Lines the reader could not use —
+text of every column (`c0..cN`, in file order). A view over it adds `_pos` (the row's position),
+`_source_row` (its line in the file, or its row in the sheet) and the typed value of every
+canonical column (`_t_<column>`, by the SQL of `checks.casting`). Lines the reader could not use —
 blank lines, lines with too many fields or a broken quote, too-short lines (padded, as a
 spreadsheet would) — are accounted for here, so every line of the file is either a row, a
 skipped line or a quarantined line.
@@ -221,12 +221,12 @@ def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: 
     loaded = Loaded()
     cols = text_columns(width)
     try:
-        scan = _parse(conn, src, work, f"{', '.join(cols)}, {', '.join(typed)}", width)
+        scan = _parse(conn, src, work, ", ".join(cols), width)
     except duckdb.InvalidInputException as exc:
         if "invalid state" not in str(exc):
             raise
         work.drop(conn)  # LF and CRLF mixed in one file: read a copy with LF only
-        scan = _parse(conn, src, work, f"{', '.join(cols)}, {', '.join(typed)}", width, unify_newlines=True)
+        scan = _parse(conn, src, work, ", ".join(cols), width, unify_newlines=True)
     rejects = conn.execute(
         f"select distinct on (line) line, error_type, csv_line, error_message from temp.main.rq_rej_{work.tag} "
         "order by line").fetchall()
@@ -255,24 +255,26 @@ def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: 
         frame = pl.DataFrame(padded, schema={"_line": pl.Int64, **{c: pl.String for c in cols}}, orient="row")
         conn.register("rq_padded", frame)
         try:
-            conn.execute(f"insert into {work.table} select _line, {', '.join(cols)}, {', '.join(typed)} "
-                         "from rq_padded")
+            conn.execute(f"insert into {work.table} select _line, {', '.join(cols)} from rq_padded")
         finally:
             conn.unregister("rq_padded")
     rows = conn.execute(f"select count(*) from {work.table} where _line is null").fetchall()[0][0]
     if rows + len(excluded) < scan.lines:
-        loaded.notes.append(f"{scan.lines - rows - len(excluded)} line breaks inside quoted values: line numbers "
+        loaded.notes.append(f"{scan.lines - rows - len(excluded)} line break(s) inside quoted values: line numbers "
                             "after the first of them are approximate")
-    _create_view(conn, work, first, sorted(e - first for e in excluded))
+    _create_view(conn, work, first, sorted(e - first for e in excluded), typed)
     return loaded
 
 
-def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, excluded: list[int]) -> None:
-    """`_pos` and `_source_row` for every row. A native row at position p sits on line
+def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, excluded: list[int],
+                 typed: list[str]) -> None:
+    """The rows view: `_pos`, `_source_row`, the text columns and the typed values (computed when
+    read: a query pays only for the columns it uses). A native row at position p sits on line
     first + p + (number of excluded lines before it): found with an ASOF join on the gaps."""
     if not excluded:
-        conn.execute(f"create or replace temp view {work.view} as select rowid as _pos, "
-                     f"coalesce(_line, {first} + rowid) as _source_row, * exclude (_line) from {work.table}")
+        conn.execute(f"create or replace temp view {work.view} as select *, {', '.join(typed)} from ("
+                     f"select rowid as _pos, coalesce(_line, {first} + rowid) as _source_row, * exclude (_line) "
+                     f"from {work.table})")
         return
     gaps = np.asarray(excluded, dtype=np.int64)
     # excluded line e (relative) is preceded by e - i rows; rows from position e - i on shift by i + 1
@@ -284,9 +286,9 @@ def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, e
     finally:
         conn.unregister("rq_gap_frame")
     conn.execute(
-        f"create or replace temp view {work.view} as select w._pos, "
+        f"create or replace temp view {work.view} as select *, {', '.join(typed)} from (select w._pos, "
         f"coalesce(w._line, {first} + w._pos + coalesce(g.k, 0)) as _source_row, w.* exclude (_line, _pos) "
-        f"from (select rowid as _pos, * from {work.table}) w asof left join rq_gaps_{work.tag} g on w._pos >= g.g")
+        f"from (select rowid as _pos, * from {work.table}) w asof left join rq_gaps_{work.tag} g on w._pos >= g.g)")
 
 
 # ---------------------------------------------------------------- Excel ----------------------------
@@ -298,11 +300,11 @@ def load_frame(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, first: int,
     frame = frame.rename(dict(zip(frame.columns, cols, strict=True)))
     conn.register("rq_sheet", frame)
     try:
-        conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, {', '.join(cols)}, "
-                     f"{', '.join(typed)} from rq_sheet")
+        conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, {', '.join(cols)} "
+                     "from rq_sheet")
     finally:
         conn.unregister("rq_sheet")
-    _create_view(conn, work, first, [])
+    _create_view(conn, work, first, [], typed)
     return Loaded()
 
 
