@@ -37,3 +37,22 @@ def test_sensor_requests_each_file_once_and_keeps_the_whole_seen_map(data_home: 
     third = evaluate(data_home, again.cursor)
     assert [r.partition_key for r in third.run_requests] == ["2024-03-01"]
     assert len(json.loads(third.cursor)) == 3
+
+
+def test_a_file_goes_to_the_month_its_rows_state(data_home: Home) -> None:
+    """As the ingest decides: the 电费年月 column first (a file named for March holding April's
+    readings is April's), the file name only when no column tells, never a guess."""
+    from pipelines.ingest.landing import files_for_period, period_of_file
+
+    mislabelled = data_home.landing / "抄表明细_2024-03_城东.csv"
+    mislabelled.write_text(HEADER + "".join(f"2024-04,城东,S1,张三,C{i},M{i},1,2,已抄\n" for i in range(5)))
+    by_date = data_home.landing / "抄表明细_城西.csv"
+    by_date.write_text("抄表日期,抄表班组,抄表段编号,抄表员,用户编号,电能表编号,上次示数,本次示数,抄表状态\n"
+                       "2024/5/6,城西,S2,李四,C9,M9,1,2,已抄\n", encoding="gbk")
+    named_only = data_home.landing / "抄表明细_2024-06_城南.csv"
+    named_only.write_text("用户编号,电能表编号,抄表员,本次示数,上次示数,抄表段编号,抄表状态\nC1,M1,张三,3,1,S1,已抄\n")
+    unknown = data_home.landing / "抄表明细_城北.csv"
+    unknown.write_text("用户编号,电能表编号,抄表员,本次示数,上次示数,抄表段编号,抄表状态\nC1,M1,张三,3,1,S1,已抄\n")
+    assert [period_of_file(p) for p in (mislabelled, by_date, named_only, unknown)] == [
+        "2024-04", "2024-05", "2024-06", None]
+    assert files_for_period(data_home.landing, "2024-04") == [mislabelled]

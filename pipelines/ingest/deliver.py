@@ -26,7 +26,7 @@ from checks.schemas import validate, validated_columns
 from checks.values import install_macros, sql_literal
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
-from pipelines.ingest.period import decide_period, normalize_period, period_from_file_name
+from pipelines.ingest.period import decide_period, normalize_period, period_from_columns, period_from_file_name
 from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
 from pipelines.ingest.worktable import Loaded, WorkTable, live_rows, load_work_table
@@ -128,18 +128,10 @@ def _quarantine_frame(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> pl.DataF
 def _decide_period(conn: duckdb.DuckDBPyConnection, d: _Delivery, file_name: str,
                    explicit: str | None) -> None:
     """The month most rows carry in the first period-bearing column present, else the file name or --period."""
-    rows = live_rows(d.work)
-    for column in d.mapping.period_columns:
-        if column not in d.text_of():
-            continue
-        value = typed_name(column)
-        month = value if d.mapping.columns[column].type == "period" else f"strftime({value}, '%Y-%m')"
-        found = conn.execute(f"select m from (select {month} as m from {rows}) where m is not null "
-                             "group by m order by count(*) desc, m limit 1").fetchall()
-        if found:
-            d.res.period, d.period_source = found[0][0], "column"
-            return
-    d.res.period, d.period_source = decide_period(file_name, explicit)
+    if (month := period_from_columns(conn, live_rows(d.work), d.mapping, set(d.text_of()))) is not None:
+        d.res.period, d.period_source = month, "column"
+    else:
+        d.res.period, d.period_source = decide_period(file_name, explicit)
 
 
 def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,

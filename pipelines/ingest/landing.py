@@ -6,14 +6,17 @@ import shutil
 from functools import cache
 from pathlib import Path
 
-import polars as pl
+import duckdb
 
-from checks.mappings import load_mapping
+from checks.casting import typed_columns
+from checks.mappings import code_tables, load_mapping
+from checks.values import install_macros
 from pipelines.ingest.classify import classify
 from pipelines.ingest.errors import FileRejected
-from pipelines.ingest.period import decide_period, period_from_file_name
+from pipelines.ingest.period import period_from_columns, period_from_file_name
 from pipelines.ingest.readers import read_file
 from pipelines.ingest.registry import file_sha256
+from pipelines.ingest.worktable import WorkTable, load_frame
 from readq.config import load_toml
 
 
@@ -26,23 +29,29 @@ def landing_files(landing: Path) -> list[Path]:
 
 
 @cache
-def _peek_period(path: str, mtime_ns: int, size: int) -> str | None:
+def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
+    """The month the file's first rows carry (as the ingest would decide it), or None."""
     try:
         table = read_file(Path(path))[0]
         match = classify(table.headers, Path(path).name)
-        first = next(table.chunks())  # the first block is enough to tell the month
-        canonical = first.frame.select([pl.col(h).alias(c) for h, c in match.columns.items()])
-        return decide_period(canonical, load_mapping(match.kind).period_columns, Path(path).name, None)[0]
     except FileRejected:
         return None
+    if table.sample is None or table.sample.height == 0:
+        return None
+    mapping = load_mapping(match.kind)
+    text_of = {c: f"c{table.headers.index(h)}" for h, c in match.columns.items()}
+    work = WorkTable("peek")
+    with duckdb.connect() as conn:
+        install_macros(conn, code_tables())
+        load_frame(conn, table.sample, table.first_row, work, typed_columns(mapping, text_of))
+        return period_from_columns(conn, work.view, mapping, set(text_of))
 
 
 def period_of_file(path: Path) -> str | None:
-    """The file's billing month: from its name when it says, else from its content; None if neither."""
-    if (p := period_from_file_name(path.name)) is not None:
-        return p
+    """The file's billing month, decided as the ingest decides it: from its first rows' 电费年月 (or
+    reading date) when it has one, else from its name; None if neither tells."""
     stat = path.stat()
-    return _peek_period(str(path), stat.st_mtime_ns, stat.st_size)
+    return _period_from_content(str(path), stat.st_mtime_ns, stat.st_size) or period_from_file_name(path.name)
 
 
 def files_for_period(landing: Path, period: str) -> list[Path]:

@@ -8,6 +8,8 @@ import re
 
 import duckdb
 
+from checks.casting import typed_name
+from checks.mappings import KindMapping
 from checks.values import install_macros
 from pipelines.ingest.errors import FileRejected
 
@@ -27,6 +29,22 @@ def normalize_period(text: str) -> str:
     if value is None:
         raise FileRejected(f"--period {text!r} is not a month; write it as YYYY-MM")
     return value
+
+
+def period_from_columns(conn: duckdb.DuckDBPyConnection, rows: str, mapping: KindMapping,
+                        present: set[str]) -> str | None:
+    """The month most of `rows` (a delivery's rows view, typed) carry in the first period-bearing
+    column the file has: its 电费年月, else the month of its reading date."""
+    for column in mapping.period_columns:
+        if column not in present:
+            continue
+        value = typed_name(column)
+        month = value if mapping.columns[column].type == "period" else f"strftime({value}, '%Y-%m')"
+        found = conn.execute(f"select m from (select {month} as m from {rows}) where m is not null "
+                             "group by m order by count(*) desc, m limit 1").fetchall()
+        if found:
+            return found[0][0]
+    return None
 
 
 def decide_period(file_name: str, explicit: str | None) -> tuple[str, str]:

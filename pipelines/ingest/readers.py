@@ -25,6 +25,7 @@ MIN_HEADER_MATCHES = 3           # known aliases a row needs to count as the hea
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 CSV_SUFFIXES = {".csv", ".txt"}
 HEAD_BYTES = 1 << 16             # encoding and header are judged on the first 64 KiB
+SAMPLE_ROWS = 200                # data rows kept as a sample (e.g. to tell a landing file's month)
 
 
 @dataclass
@@ -50,6 +51,12 @@ class SheetTable:
     encoding: str | None = None
     skipped: list[tuple[int, str]] = field(default_factory=list)  # title rows above the header
     notes: list[str] = field(default_factory=list)  # e.g. sheets of the workbook that hold no table
+    sample: pl.DataFrame | None = None  # the first data rows as text (columns in header order)
+
+
+def _text_frame(rows: list[list[str | None]], width: int) -> pl.DataFrame:
+    fitted = [[(c if c != "" else None) for c in r[:width]] + [None] * (width - len(r)) for r in rows]
+    return pl.DataFrame(fitted, schema={f"c{i}": pl.String for i in range(width)}, orient="row")
 
 
 def known_aliases() -> set[str]:
@@ -147,8 +154,10 @@ def read_csv(path: Path) -> SheetTable:
         raise FileRejected("the file is empty")
     encoding = detect_encoding(head)
     head_text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=size <= HEAD_BYTES)
-    head_lines = head_text.split("\n")[: HEADER_SEARCH_ROWS + 1]
-    head_rows: list[list[str | None]] = [list(r) for r in csv.reader([ln.rstrip("\r") for ln in head_lines])]
+    lines = head_text.split("\n")
+    if size > HEAD_BYTES:
+        lines = lines[:-1]  # the last line of the block may be cut
+    head_rows: list[list[str | None]] = [list(r) for r in csv.reader([ln.rstrip("\r") for ln in lines])]
     header_idx = find_header(head_rows)
     header = head_rows[header_idx]
     data_start = header_idx + 1
@@ -157,7 +166,8 @@ def read_csv(path: Path) -> SheetTable:
     names = _unique_headers(header)
     return SheetTable(sheet=None, headers=names, header_row=header_idx + 1, first_row=data_start + 1,
                       source=CsvSource(path, encoding, data_start), encoding=encoding,
-                      skipped=_title_rows(head_rows, header_idx, 1))
+                      skipped=_title_rows(head_rows, header_idx, 1),
+                      sample=_text_frame(head_rows[data_start:data_start + SAMPLE_ROWS], len(names)))
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -182,8 +192,10 @@ def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
     if header_idx + 1 < len(rows) and (merged := merge_sub_header(header, rows[header_idx + 1])):
         header, data_start = merged, header_idx + 2
     names = _unique_headers(header)
+    data = raw.slice(data_start)
     return SheetTable(sheet=sheet, headers=names, header_row=header_idx + 1, first_row=data_start + 1,
-                      source=raw.slice(data_start), skipped=_title_rows(rows, header_idx, 1))
+                      source=data, skipped=_title_rows(rows, header_idx, 1),
+                      sample=data.head(SAMPLE_ROWS).rename(lambda c: f"c{data.columns.index(c)}"))
 
 
 def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:
