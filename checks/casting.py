@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from checks.mappings import ColumnSpec, KindMapping
+from checks.values import FIELD_SEPARATOR, ROW_NEEDS_CLEANING, sql_literal
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -34,10 +35,25 @@ def typed_name(column: str) -> str:
 
 
 def typed_sql(spec: ColumnSpec, text: str) -> str:
-    """SQL for the typed value of `spec` from the text expression `text`."""
+    """SQL for the typed value of `spec` from the text expression `text`. Text columns are cleaned
+    only in rows whose `_dirty` flag (see `row_columns`) says some text value needs it."""
     if spec.codes:
         return f"rq_code_{spec.codes}_of({text})"
+    if spec.type == "str":
+        return f"case when _dirty then rq_text_of({text}) else {text} end"
     return CONVERTERS[spec.type].format(text)
+
+
+def row_columns(mapping: KindMapping, text_of: dict[str, str]) -> list[str]:
+    """Per-row values computed once, while the rows are read: `_dirty` (some text value of the row
+    needs cleaning: one regex over the row instead of one per value) and `_hash` (of the mapped
+    values, to find exact repeats)."""
+    texts = [text_of[c.name] for c in mapping.columns.values()
+             if c.name in text_of and c.type == "str" and not c.codes]
+    dirty = (f"coalesce(regexp_matches(concat_ws({sql_literal(FIELD_SEPARATOR)}, {', '.join(texts)}), "
+             f"{sql_literal(ROW_NEEDS_CLEANING)}), false)" if texts else "false")
+    mapped = [text_of[c] for c in mapping.columns if c in text_of]
+    return [f"{dirty} as _dirty", f"hash({', '.join(mapped)}) as _hash"]
 
 
 def check_name(spec: ColumnSpec) -> str:

@@ -50,8 +50,12 @@ PERIOD_TEXT = r"^((?:19|20)\d{2})\s*[-/.年]?\s*(\d{1,2})\s*月?$"
 
 _SPACE = r"\s\x{a0}\x{2000}-\x{200b}\x{3000}\x{feff}"
 # A value that rq_clean would change: padded, full-width characters, or a missing marker.
-NEEDS_CLEANING = (rf"^[{_SPACE}]|[{_SPACE}]$|[\x{{ff01}}-\x{{ff5e}}]|"
-                  "^(?:" + "|".join(re.escape(m) for m in MISSING_MARKERS if m) + ")$")
+_MARKERS = "(?:" + "|".join(re.escape(m) for m in MISSING_MARKERS if m) + ")"
+NEEDS_CLEANING = rf"^[{_SPACE}]|[{_SPACE}]$|[\x{{ff01}}-\x{{ff5e}}]|^{_MARKERS}$"
+# The same test on a row's text values joined by U+001F (one regex per row instead of one per value).
+FIELD_SEPARATOR = "\x1f"
+ROW_NEEDS_CLEANING = (rf"(?:^|\x{{1f}})[{_SPACE}]|[{_SPACE}](?:\x{{1f}}|$)|[\x{{ff01}}-\x{{ff5e}}]|"
+                      rf"(?:^|\x{{1f}}){_MARKERS}(?:\x{{1f}}|$)")
 
 
 def sql_literal(text: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from checks.casting import cast_failures_sql, quote, typed_columns, typed_name
+from checks.casting import cast_failures_sql, quote, typed_name
 from checks.mappings import KindMapping, code_tables, load_mapping
 from checks.masking import mask_by_column, mask_line
 from checks.schemas import validate, validated_columns
@@ -29,7 +29,7 @@ from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, normalize_period, period_from_columns, period_from_file_name
 from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
-from pipelines.ingest.worktable import Loaded, WorkTable, live_rows, load_work_table
+from pipelines.ingest.worktable import Loaded, Typing, WorkTable, live_rows, load_work_table
 from readq.config import load_toml
 
 FAILURE_SCHEMA = {"_pos": pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
@@ -72,9 +72,8 @@ def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
     conn.execute(f"create or replace temp table rq_fail_{work.tag} (_pos bigint, column_name varchar, "
                  "check_name varchar, raw_value varchar, detail varchar, stage varchar default 'cast')")
     _insert_failures(conn, d, cast_failures_sql(d.mapping, text_of, rows))
-    mapped = ", ".join(text_of[c] for c in d.mapping.columns if c in text_of)
     _insert_failures(conn, d, f"""
-        with hashed as (select _pos, _source_row, hash({mapped}) as h from {rows}),
+        with hashed as (select _pos, _source_row, _hash as h from {rows}),
              repeated as (select h from hashed group by h having count(*) > 1),
              firsts as (select _pos, _source_row, min(_source_row) over (partition by h) as first
                         from hashed semi join repeated using (h))
@@ -144,7 +143,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     install_macros(conn, code_tables())
     text_of = {c: quote(t) for c, t in d.text_of().items()}
     try:
-        d.loaded = load_work_table(conn, table, d.work, typed_columns(d.mapping, text_of))
+        d.loaded = load_work_table(conn, table, d.work, Typing.of(d.mapping, text_of))
         d.skipped = sorted(table.skipped + d.loaded.skipped)
         res.rows_skipped = len(d.skipped)
         live = conn.execute(f"select count(*) from {live_rows(d.work)}").fetchall()[0][0]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 
-from checks.casting import typed_columns
 from checks.mappings import code_tables, load_mapping
 from checks.values import install_macros
 from pipelines.ingest.classify import classify
@@ -16,7 +15,7 @@ from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import period_from_columns, period_from_file_name
 from pipelines.ingest.readers import read_file
 from pipelines.ingest.registry import file_sha256
-from pipelines.ingest.worktable import WorkTable, load_frame
+from pipelines.ingest.worktable import Typing, WorkTable, load_frame
 from readq.config import load_toml
 
 
@@ -43,7 +42,7 @@ def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
     work = WorkTable("peek")
     with duckdb.connect() as conn:
         install_macros(conn, code_tables())
-        load_frame(conn, table.sample, table.first_row, work, typed_columns(mapping, text_of))
+        load_frame(conn, table.sample, table.first_row, work, Typing.of(mapping, text_of))
         return period_from_columns(conn, work.view, mapping, set(text_of))
 
 

@@ -26,7 +26,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from checks.casting import quote
+from checks.casting import row_columns, typed_columns
+from checks.mappings import KindMapping
 from checks.values import sql_literal
 from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.readers import CsvSource, SheetTable, undecodable
@@ -67,6 +68,19 @@ class WorkTable:
         for name in (self.table, self.skip, self.failures, f"temp.main.rq_rej_{self.tag}",
                      f"temp.main.rq_scan_{self.tag}", f"temp.main.rq_gaps_{self.tag}"):
             conn.execute(f"drop table if exists {name}")
+
+
+@dataclass
+class Typing:
+    """What the working table computes besides the text: values per row while loading (`_dirty`,
+    `_hash`), and the typed value of every canonical column in its view."""
+
+    per_row: list[str]
+    typed: list[str]
+
+    @classmethod
+    def of(cls, mapping: KindMapping, text_of: dict[str, str]) -> Typing:
+        return cls(row_columns(mapping, text_of), typed_columns(mapping, text_of))
 
 
 @dataclass
@@ -215,18 +229,18 @@ def _line_fields(line: str) -> list[str] | None:
         return None
 
 
-def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: WorkTable, typed: list[str],
+def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: WorkTable, typing: Typing,
              width: int) -> Loaded:
     """The CSV's data lines (from line `first` on) into the working table."""
     loaded = Loaded()
     cols = text_columns(width)
     try:
-        scan = _parse(conn, src, work, ", ".join(cols), width)
+        scan = _parse(conn, src, work, ", ".join(cols + typing.per_row), width)
     except duckdb.InvalidInputException as exc:
         if "invalid state" not in str(exc):
             raise
         work.drop(conn)  # LF and CRLF mixed in one file: read a copy with LF only
-        scan = _parse(conn, src, work, ", ".join(cols), width, unify_newlines=True)
+        scan = _parse(conn, src, work, ", ".join(cols + typing.per_row), width, unify_newlines=True)
     rejects = conn.execute(
         f"select distinct on (line) line, error_type, csv_line, error_message from temp.main.rq_rej_{work.tag} "
         "order by line").fetchall()
@@ -255,14 +269,14 @@ def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: 
         frame = pl.DataFrame(padded, schema={"_line": pl.Int64, **{c: pl.String for c in cols}}, orient="row")
         conn.register("rq_padded", frame)
         try:
-            conn.execute(f"insert into {work.table} select _line, {', '.join(cols)} from rq_padded")
+            conn.execute(f"insert into {work.table} select _line, {', '.join(cols + typing.per_row)} from rq_padded")
         finally:
             conn.unregister("rq_padded")
     rows = conn.execute(f"select count(*) from {work.table} where _line is null").fetchall()[0][0]
     if rows + len(excluded) < scan.lines:
         loaded.notes.append(f"{scan.lines - rows - len(excluded)} line break(s) inside quoted values: line numbers "
                             "after the first of them are approximate")
-    _create_view(conn, work, first, sorted(e - first for e in excluded), typed)
+    _create_view(conn, work, first, sorted(e - first for e in excluded), typing.typed)
     return loaded
 
 
@@ -294,26 +308,26 @@ def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, e
 # ---------------------------------------------------------------- Excel ----------------------------
 
 def load_frame(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, first: int, work: WorkTable,
-               typed: list[str]) -> Loaded:
+               typing: Typing) -> Loaded:
     """A sheet's rows (text) into the working table; row numbers run on from `first`."""
     cols = text_columns(frame.width)
     frame = frame.rename(dict(zip(frame.columns, cols, strict=True)))
     conn.register("rq_sheet", frame)
     try:
-        conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, {', '.join(cols)} "
-                     "from rq_sheet")
+        conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, "
+                     f"{', '.join(cols + typing.per_row)} from rq_sheet")
     finally:
         conn.unregister("rq_sheet")
-    _create_view(conn, work, first, [], typed)
+    _create_view(conn, work, first, [], typing.typed)
     return Loaded()
 
 
 def load_work_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, work: WorkTable,
-                    typed: list[str]) -> Loaded:
+                    typing: Typing) -> Loaded:
     if isinstance(table.source, CsvSource):
-        loaded = load_csv(conn, table.source, table.first_row, work, typed, len(table.headers))
+        loaded = load_csv(conn, table.source, table.first_row, work, typing, len(table.headers))
     else:
-        loaded = load_frame(conn, table.source, table.first_row, work, typed)
+        loaded = load_frame(conn, table.source, table.first_row, work, typing)
     loaded.skipped += skip_blank_and_totals(conn, work, len(table.headers))
     return loaded
 
@@ -334,5 +348,3 @@ def live_rows(work: WorkTable) -> str:
     """The rows that count as read: not blank, not totals."""
     return f"(select * from {work.view} anti join {work.skip} using (_pos))"
 
-
-__all__ = ["Loaded", "WorkTable", "live_rows", "load_work_table", "quote"]
