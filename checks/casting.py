@@ -64,22 +64,27 @@ def can_fail(spec: ColumnSpec) -> bool:
     return bool(spec.codes) or spec.type != "str"
 
 
-def typed_columns(mapping: KindMapping, text_of: dict[str, str]) -> list[str]:
-    """`typed AS _t_<column>` for every canonical column; `text_of` maps the columns the file has
-    to their text expression (absent columns are NULL of their type)."""
-    out = []
+def typed_columns(mapping: KindMapping, text_of: dict[str, str]) -> dict[str, str]:
+    """column -> `typed AS _t_<column>`, for every canonical column; `text_of` maps the columns the
+    file has to their text expression (absent columns are NULL of their type)."""
+    out = {}
     for spec in mapping.columns.values():
         text = text_of.get(spec.name)
         value = typed_sql(spec, text) if text is not None else "null"
-        out.append(f"cast({value} as {DUCKDB_TYPES[spec.type]}) as {typed_name(spec.name)}")
+        out[spec.name] = f"cast({value} as {DUCKDB_TYPES[spec.type]}) as {typed_name(spec.name)}"
     return out
+
+
+def castable_columns(mapping: KindMapping, text_of: dict[str, str]) -> list[str]:
+    """The columns the file has whose cast can fail (typed, or through a code table)."""
+    return [spec.name for spec in mapping.columns.values() if spec.name in text_of and can_fail(spec)]
 
 
 def cast_failures_sql(mapping: KindMapping, text_of: dict[str, str], source: str) -> str:
     """Long-form cast failures (_pos, column_name, check_name, raw_value) of the rows in `source`:
     text present after cleaning, typed value NULL. One scan: each row gets the list of its failed
     columns (cleaning runs only where a typed value is NULL), and only failing rows are unnested."""
-    specs = [spec for spec in mapping.columns.values() if spec.name in text_of and can_fail(spec)]
+    specs = [mapping.columns[c] for c in castable_columns(mapping, text_of)]
     if not specs:
         return "select null::bigint as _pos, null as column_name, null as check_name, null as raw_value limit 0"
     failed = [f"case when {typed_name(s.name)} is null and {text_of[s.name]} is not null "

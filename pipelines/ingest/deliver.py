@@ -2,24 +2,25 @@
 or the whole file rejected with a message. Also: the delivery registry, duplicates and
 supersession.
 
-The file's rows go into a TEMP working table inside DuckDB (`worktable.py`: text and typed
-values, parsed and cast in one pass). Stage 1 (cast failures), duplicates and rows of another
-month are found in SQL; stage 2 (pandera) validates the checked columns in polars. One short
-transaction then writes raw/core/quarantine, records the delivery and supersedes the earlier
-one. A load that fails or is killed before that commit leaves nothing visible (TEMP tables die
+The file's rows go into a TEMP working table inside DuckDB (`worktable.py`: the text as parsed,
+typed values computed in SQL where they are read). Stage 1 (cast failures), duplicates and rows
+of another month are found in SQL; stage 2 (pandera) validates the checked columns in polars, in
+batches of rows. One transaction then writes raw/core/quarantine, records the delivery and
+supersedes the earlier one. A load that fails or is killed before that commit leaves nothing visible (TEMP tables die
 with the connection): the warehouse keeps its previous state. Do not call `ingest_path` inside
 an open transaction. The registry lives in `registry.py`."""
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from checks.casting import cast_failures_sql, quote, typed_name
+from checks.casting import cast_failures_sql, castable_columns, quote, typed_name
 from checks.mappings import KindMapping, code_tables, load_mapping
 from checks.masking import mask_by_column, mask_line
 from checks.schemas import validate, validated_columns
@@ -29,11 +30,8 @@ from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, normalize_period, period_from_columns, period_from_file_name
 from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
-from pipelines.ingest.worktable import Loaded, Typing, WorkTable, live_rows, load_work_table
+from pipelines.ingest.worktable import Loaded, Typing, WorkTable, load_work_table
 from readq.config import load_toml
-
-FAILURE_SCHEMA = {"_pos": pl.Int64, "column_name": pl.String, "check_name": pl.String, "raw_value": pl.String,
-                  "detail": pl.String}
 
 
 @dataclass
@@ -68,10 +66,11 @@ def _insert_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery, sql: str) ->
 def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
     """Stage 1, duplicates, rows of another month, then stage 2 — each on the rows still standing."""
     res, work, text_of = d.res, d.work, d.text_of()
-    rows = live_rows(work)
+    rows = work.rows()
     conn.execute(f"create or replace temp table rq_fail_{work.tag} (_pos bigint, column_name varchar, "
                  "check_name varchar, raw_value varchar, detail varchar, stage varchar default 'cast')")
-    _insert_failures(conn, d, cast_failures_sql(d.mapping, text_of, rows))
+    _insert_failures(conn, d, cast_failures_sql(d.mapping, text_of,
+                                                work.rows(castable_columns(d.mapping, text_of))))
     _insert_failures(conn, d, f"""
         with hashed as (select _pos, _source_row, _hash as h from {rows}),
              repeated as (select h from hashed group by h having count(*) > 1),
@@ -82,16 +81,17 @@ def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
     if "period" in text_of:
         _insert_failures(conn, d, f"""
             select _pos, 'period' as column_name, 'period_matches_delivery({res.period})' as check_name,
-                   {typed_name('period')} as raw_value from {rows}
+                   {typed_name('period')} as raw_value from {work.rows(['period'])}
             where {typed_name('period')} <> {sql_literal(res.period)}""")
     checked = ", ".join(
         (f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c)) + f" as {c}"
         for c in validated_columns(d.kind))
+    validated = work.rows(validated_columns(d.kind))
     # stage 2 in batches of rows (every rule is row-wise), so memory stays bounded for big files
     batch = int(load_toml("readq.toml")["ingest"]["validate_batch_rows"])
     positions = conn.execute(f"select count(*) from {work.table}").fetchall()[0][0]
     for low in range(0, positions, batch):
-        typed = conn.sql(f"select _pos, {checked} from {rows} anti join {work.failures} using (_pos) "
+        typed = conn.sql(f"select _pos, {checked} from {validated} anti join {work.failures} using (_pos) "
                          f"where _pos >= {low} and _pos < {low + batch}").pl()
         stage2 = validate(d.kind, typed).with_columns(stage=pl.lit("validate"))
         if stage2.height:
@@ -127,7 +127,7 @@ def _quarantine_frame(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> pl.DataF
 def _decide_period(conn: duckdb.DuckDBPyConnection, d: _Delivery, file_name: str,
                    explicit: str | None) -> None:
     """The month most rows carry in the first period-bearing column present, else the file name or --period."""
-    if (month := period_from_columns(conn, live_rows(d.work), d.mapping, set(d.text_of()))) is not None:
+    if (month := period_from_columns(conn, d.work, d.mapping, set(d.text_of()))) is not None:
         d.res.period, d.period_source = month, "column"
     else:
         d.res.period, d.period_source = decide_period(file_name, explicit)
@@ -142,11 +142,20 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
                   work=WorkTable(re.sub(r"[^0-9A-Za-z]", "_", res.delivery_id)))
     install_macros(conn, code_tables())
     text_of = {c: quote(t) for c, t in d.text_of().items()}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        res.seconds[stage] = round(now - clock, 3)
+        clock = now
+
     try:
         d.loaded = load_work_table(conn, table, d.work, Typing.of(d.mapping, text_of))
+        lap("read")
         d.skipped = sorted(table.skipped + d.loaded.skipped)
         res.rows_skipped = len(d.skipped)
-        live = conn.execute(f"select count(*) from {live_rows(d.work)}").fetchall()[0][0]
+        live = conn.execute(f"select count(*) from {d.work.rows()}").fetchall()[0][0]
         res.rows_read = live + len(d.loaded.bad_lines)
         if res.rows_read == 0:
             raise FileRejected("the file has a header but no data rows")
@@ -158,13 +167,15 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         for column in d.mapping.scope_columns:
             if column in d.text_of():
                 d.scope_values[column] = [r[0] for r in conn.execute(
-                    f"select distinct {typed_name(column)} from {_good_rows(d)} "
+                    f"select distinct {typed_name(column)} from {_good_rows(d, [column])} "
                     f"where {typed_name(column)} is not null").fetchall()]
         failures = _quarantine_frame(conn, d)
+        lap("check")
         conn.execute("begin")
         try:
             _publish_delivery(conn, d, table, failures, path=path, sha=sha, size=size, version=version)
             conn.execute("commit")
+            lap("write")
         except BaseException:
             conn.execute("rollback")
             raise
@@ -172,8 +183,9 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         d.work.drop(conn)
 
 
-def _good_rows(d: _Delivery) -> str:
-    return f"(select * from {live_rows(d.work)} anti join {d.work.failures} using (_pos))"
+def _good_rows(d: _Delivery, columns: list[str]) -> str:
+    """The rows that passed every check, with the typed values of `columns`."""
+    return f"(select * from {d.work.rows(columns)} anti join {d.work.failures} using (_pos))"
 
 
 def _write_layers(conn: duckdb.DuckDBPyConnection, d: _Delivery, failures: pl.DataFrame) -> None:
@@ -186,10 +198,11 @@ def _write_layers(conn: duckdb.DuckDBPyConnection, d: _Delivery, failures: pl.Da
     extras = (("json_object(" + ", ".join(f"{sql_literal(h)}, c{d.headers.index(h)}" for h in d.unmapped) + ")")
               if d.unmapped else "null")
     conn.execute(f"insert into raw.{d.kind} by name select {lineage}, {', '.join(raw_cols)}, "
-                 f"{extras} as extras from {live_rows(d.work)}")
+                 f"{extras} as extras from {d.work.rows()}")
     core_cols = [(f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c))
                  + f" as {quote(c)}" for c in d.mapping.columns]
-    conn.execute(f"insert into core.{d.kind} by name select {lineage}, {', '.join(core_cols)} from {_good_rows(d)}")
+    conn.execute(f"insert into core.{d.kind} by name select {lineage}, {', '.join(core_cols)} "
+                 f"from {_good_rows(d, list(d.mapping.columns))}")
     if failures.height:
         conn.register("rq_quarantine", failures)
         try:

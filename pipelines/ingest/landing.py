@@ -15,7 +15,7 @@ from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import period_from_columns, period_from_file_name
 from pipelines.ingest.readers import read_file
 from pipelines.ingest.registry import file_sha256
-from pipelines.ingest.worktable import Typing, WorkTable, load_frame
+from pipelines.ingest.worktable import Typing, WorkTable, load_frame, skip_blank_and_totals
 from readq.config import load_toml
 
 
@@ -43,7 +43,8 @@ def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
     with duckdb.connect() as conn:
         install_macros(conn, code_tables())
         load_frame(conn, table.sample, table.first_row, work, Typing.of(mapping, text_of))
-        return period_from_columns(conn, work.view, mapping, set(text_of))
+        skip_blank_and_totals(conn, work, len(table.headers))
+        return period_from_columns(conn, work, mapping, set(text_of))
 
 
 def period_of_file(path: Path) -> str | None:

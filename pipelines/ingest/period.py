@@ -12,6 +12,7 @@ from checks.casting import typed_name
 from checks.mappings import KindMapping
 from checks.values import install_macros
 from pipelines.ingest.errors import FileRejected
+from pipelines.ingest.worktable import WorkTable
 
 FILENAME_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.年]?(0[1-9]|1[0-2])(?:月)?(?!\d)")
 
@@ -31,16 +32,16 @@ def normalize_period(text: str) -> str:
     return value
 
 
-def period_from_columns(conn: duckdb.DuckDBPyConnection, rows: str, mapping: KindMapping,
+def period_from_columns(conn: duckdb.DuckDBPyConnection, work: WorkTable, mapping: KindMapping,
                         present: set[str]) -> str | None:
-    """The month most of `rows` (a delivery's rows view, typed) carry in the first period-bearing
-    column the file has: its 电费年月, else the month of its reading date."""
+    """The month most of a delivery's rows carry in the first period-bearing column the file has:
+    its 电费年月, else the month of its reading date."""
     for column in mapping.period_columns:
         if column not in present:
             continue
         value = typed_name(column)
         month = value if mapping.columns[column].type == "period" else f"strftime({value}, '%Y-%m')"
-        found = conn.execute(f"select m from (select {month} as m from {rows}) where m is not null "
+        found = conn.execute(f"select m from (select {month} as m from {work.rows([column])}) where m is not null "
                              "group by m order by count(*) desc, m limit 1").fetchall()
         if found:
             return found[0][0]

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +43,18 @@ UNPARSEABLE = {
 
 @dataclass
 class WorkTable:
-    """Names of one delivery's temporary tables."""
+    """One delivery's temporary tables, and the SQL to read its rows."""
 
     tag: str
+    typing: Typing | None = None
+
+    def rows(self, columns: Iterable[str] = (), *, live: bool = True) -> str:
+        """A subquery of the rows (`_pos`, `_source_row`, text `c0..cN`, `_dirty`, `_hash`) with the
+        typed values `_t_<column>` of `columns` (only those: each costs binding and computing).
+        `live` leaves out blank and totals rows."""
+        typed = [self.typing.typed[c] for c in columns] if self.typing else []
+        skip = f" anti join {self.skip} using (_pos)" if live else ""
+        return f"(select {', '.join(['*', *typed])} from {self.view}{skip})"
 
     @property
     def table(self) -> str:
@@ -76,7 +85,7 @@ class Typing:
     `_hash`), and the typed value of every canonical column in its view."""
 
     per_row: list[str]
-    typed: list[str]
+    typed: dict[str, str]  # column -> `typed AS _t_<column>`
 
     @classmethod
     def of(cls, mapping: KindMapping, text_of: dict[str, str]) -> Typing:
@@ -276,19 +285,17 @@ def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: 
     if rows + len(excluded) < scan.lines:
         loaded.notes.append(f"{scan.lines - rows - len(excluded)} line break(s) inside quoted values: line numbers "
                             "after the first of them are approximate")
-    _create_view(conn, work, first, sorted(e - first for e in excluded), typing.typed)
+    _create_view(conn, work, first, sorted(e - first for e in excluded))
     return loaded
 
 
-def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, excluded: list[int],
-                 typed: list[str]) -> None:
-    """The rows view: `_pos`, `_source_row`, the text columns and the typed values (computed when
-    read: a query pays only for the columns it uses). A native row at position p sits on line
+def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, excluded: list[int]) -> None:
+    """The rows view: `_pos`, `_source_row` and the working table's columns (`WorkTable.rows` adds
+    the typed values a query asks for). A native row at position p sits on line
     first + p + (number of excluded lines before it): found with an ASOF join on the gaps."""
     if not excluded:
-        conn.execute(f"create or replace temp view {work.view} as select *, {', '.join(typed)} from ("
-                     f"select rowid as _pos, coalesce(_line, {first} + rowid) as _source_row, * exclude (_line) "
-                     f"from {work.table})")
+        conn.execute(f"create or replace temp view {work.view} as select rowid as _pos, "
+                     f"coalesce(_line, {first} + rowid) as _source_row, * exclude (_line) from {work.table}")
         return
     gaps = np.asarray(excluded, dtype=np.int64)
     # excluded line e (relative) is preceded by e - i rows; rows from position e - i on shift by i + 1
@@ -300,9 +307,9 @@ def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, e
     finally:
         conn.unregister("rq_gap_frame")
     conn.execute(
-        f"create or replace temp view {work.view} as select *, {', '.join(typed)} from (select w._pos, "
+        f"create or replace temp view {work.view} as select w._pos, "
         f"coalesce(w._line, {first} + w._pos + coalesce(g.k, 0)) as _source_row, w.* exclude (_line, _pos) "
-        f"from (select rowid as _pos, * from {work.table}) w asof left join rq_gaps_{work.tag} g on w._pos >= g.g)")
+        f"from (select rowid as _pos, * from {work.table}) w asof left join rq_gaps_{work.tag} g on w._pos >= g.g")
 
 
 # ---------------------------------------------------------------- Excel ----------------------------
@@ -310,6 +317,7 @@ def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, e
 def load_frame(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, first: int, work: WorkTable,
                typing: Typing) -> Loaded:
     """A sheet's rows (text) into the working table; row numbers run on from `first`."""
+    work.typing = typing
     cols = text_columns(frame.width)
     frame = frame.rename(dict(zip(frame.columns, cols, strict=True)))
     conn.register("rq_sheet", frame)
@@ -318,12 +326,13 @@ def load_frame(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, first: int,
                      f"{', '.join(cols + typing.per_row)} from rq_sheet")
     finally:
         conn.unregister("rq_sheet")
-    _create_view(conn, work, first, [], typing.typed)
+    _create_view(conn, work, first, [])
     return Loaded()
 
 
 def load_work_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, work: WorkTable,
                     typing: Typing) -> Loaded:
+    work.typing = typing
     if isinstance(table.source, CsvSource):
         loaded = load_csv(conn, table.source, table.first_row, work, typing, len(table.headers))
     else:
@@ -338,13 +347,7 @@ def skip_blank_and_totals(conn: duckdb.DuckDBPyConnection, work: WorkTable, widt
     conn.execute(
         f"create or replace temp table rq_skip_{work.tag} as select _pos, _source_row, "
         f"case when {first_value} is null or {first_value} = '' then 'blank row' else 'totals row' end as reason "
-        f"from {work.view} where {first_value} is null or {first_value} = '' "
+        f"from {work.rows(live=False)} where {first_value} is null or {first_value} = '' "
         f"or regexp_matches({first_value}, {sql_literal(TOTALS_SQL)}, 'i')")
     return [(int(r), reason) for r, reason in
             conn.execute(f"select _source_row, reason from {work.skip}").fetchall()]
-
-
-def live_rows(work: WorkTable) -> str:
-    """The rows that count as read: not blank, not totals."""
-    return f"(select * from {work.view} anti join {work.skip} using (_pos))"
-
