@@ -2,9 +2,10 @@
 
 A CSV is parsed by DuckDB's own parallel reader (GBK is first transcoded to a UTF-8 temporary
 file), an Excel sheet comes from fastexcel; either way the rows land in one TEMP table with the
-text of every column (`c0..cN`, in file order). A view over it adds `_pos` (the row's position),
-`_source_row` (its line in the file, or its row in the sheet) and the typed value of every
-canonical column (`_t_<column>`, by the SQL of `checks.casting`). Lines the reader could not use —
+text of every column (`c0..cN`, in file order) and two values per row (`_dirty`, `_hash`). A view
+over it adds `_pos` (the row's position) and `_source_row` (its line in the file, or its row in
+the sheet); `WorkTable.rows` adds the typed values (`_t_<column>`, by the SQL of
+`checks.casting`) a query reads. Lines the reader could not use —
 blank lines, lines with too many fields or a broken quote, too-short lines (padded, as a
 spreadsheet would) — are accounted for here, so every line of the file is either a row, a
 skipped line or a quarantined line.
