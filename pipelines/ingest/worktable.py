@@ -218,17 +218,19 @@ def _read_csv_sql(path: Path, skip: int, width: int, tag: str) -> str:
 
 def _parse(conn: duckdb.DuckDBPyConnection, src: CsvSource, work: WorkTable, select: str, width: int,
            unify_newlines: bool = False) -> LineScan:
-    """DuckDB parses the file into the working table while a thread scans its lines."""
-    with utf8_file(src, unify_newlines=unify_newlines) as path:
-        scan_result: dict[str, LineScan] = {}
-        scanner = threading.Thread(target=lambda: scan_result.update(scan=scan_lines(path, src.skip_lines)))
-        scanner.start()  # numpy and DuckDB both release the GIL: the scan runs beside the parse
-        try:
+    """DuckDB parses the file into the working table while a thread scans its lines. The scan reads
+    the delivered file itself: GB18030 and CRLF -> LF keep every line and every empty line where it
+    was, so it runs beside the transcoding too (numpy, iconv and DuckDB all leave the GIL)."""
+    scan_result: dict[str, LineScan] = {}
+    scanner = threading.Thread(target=lambda: scan_result.update(scan=scan_lines(src.path, src.skip_lines)))
+    scanner.start()
+    try:
+        with utf8_file(src, unify_newlines=unify_newlines) as path:
             source = _read_csv_sql(path, src.skip_lines, width, work.tag)
             conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, {select} "
                          f"from {source}")
-        finally:
-            scanner.join()
+    finally:
+        scanner.join()
     return scan_result["scan"]
 
 
