@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 import polars as pl
@@ -90,6 +92,13 @@ def test_every_row_is_loaded_or_quarantined(data_home: Home) -> None:
     assert evaluations["readings"].passed and evaluations["review_findings"].passed
     per_delivery = evaluations["readings"].metadata["per_delivery"].value
     assert "| 抄表明细_2024-03_城西.xlsx | 抄表明细 | 3 | 2 (2) | 1 (1) | ✓ |" in per_delivery
+    # the raw asset lists this run's files with where each one's time went
+    raw = next(m for m in result.asset_materializations_for_node("ingest_month")
+               if m.asset_key.path == ["raw", "readings"])
+    files = raw.metadata["deliveries"].value
+    assert "| seconds (read/check/write) |" in files
+    timed = r"\| 抄表明细_2024-03_城西\.xlsx \| 抄表明细 \| loaded \| 3 \| 2 \| 1 \| [0-9.]+/[0-9.]+/[0-9.]+ \|"
+    assert re.search(timed, files)
     with duckdb.connect(str(data_home.warehouse), read_only=True) as con:
         q = con.sql("select source_row, column_name, check_name, raw_value from quarantine.rows").pl()
         deliveries = con.sql("select file_name, rows_read, rows_loaded, rows_quarantined, rows_skipped "

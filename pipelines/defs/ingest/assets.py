@@ -45,10 +45,12 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 
 
 def _delivery_table(results: list[DeliveryResult]) -> str:
-    lines = ["| file | sheet | status | read | loaded | quarantined | message |", "|---|---|---|---|---|---|---|"]
+    lines = ["| file | sheet | status | read | loaded | quarantined | seconds (read/check/write) | message |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
+        seconds = "/".join(f"{r.seconds[s]:.2f}" for s in ("read", "check", "write") if s in r.seconds)
         lines.append(f"| {r.file} | {r.sheet or ''} | {r.status} | {r.rows_read} | {r.rows_loaded} | "
-                     f"{r.rows_quarantined} | {r.message.replace('|', '/')} |")
+                     f"{r.rows_quarantined} | {seconds} | {r.message.replace('|', '/')} |")
     return "\n".join(lines)
 
 
