@@ -39,7 +39,8 @@ def ingest_files(data_home: Home, paths: list[Path], *, kind: str | None = None,
             if not path.exists():
                 results.append(DeliveryResult(file=str(path), message=f"file not found: {path}"))
                 continue
-            file_results = ingest_path(conn, path, kind=kind, period=period, sheet=sheet)
+            stage = (lambda what, name=path.name, i=i: progress(f"{name}: {what}", i, len(files))) if progress else None
+            file_results = ingest_path(conn, path, kind=kind, period=period, sheet=sheet, on_stage=stage)
             results += file_results
             in_landing = data_home.landing.resolve() in path.resolve().parents
             if in_landing and all(r.status != "rejected" for r in file_results):

@@ -40,6 +40,19 @@ def test_ingest_json_lists_every_file_and_exits_2_when_one_is_rejected(data_home
         assert con.sql("select team, customers_due from marts.kpi_team_month").fetchall() == [("城东", 3)]
 
 
+def test_ingest_progress_says_what_each_file_is_doing(data_home: Home, tmp_path) -> None:
+    """A big export takes a while: the progress line names the file and its stage, not just a count."""
+    from readq.ingest import ingest_files
+
+    paths = copy(["02_utf8_bom_抄表明细_2024-03_城西.csv", "12_empty_抄表明细_2024-03.csv"], tmp_path / "in")
+    seen: list[tuple[str, int, int]] = []
+    ingest_files(data_home, [Path(p) for p in paths], progress=lambda *step: seen.append(step))
+    name = "02_utf8_bom_抄表明细_2024-03_城西.csv"
+    assert [s for s in seen if s[0].startswith(name)] == [
+        (name, 0, 2), (f"{name}: reading", 0, 2), (f"{name}: checking", 0, 2), (f"{name}: writing", 0, 2)]
+    assert seen[-2:] == [("12_empty_抄表明细_2024-03.csv", 1, 2), ("done", 2, 2)]  # rejected before reading rows
+
+
 def test_ingest_exits_0_when_everything_loads_and_again_for_a_duplicate(data_home: Home, tmp_path, capsys) -> None:
     [path] = copy(["02_utf8_bom_抄表明细_2024-03_城西.csv"], tmp_path / "in")
     assert main(["ingest", path]) == 0

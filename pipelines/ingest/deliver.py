@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +135,8 @@ def _decide_period(conn: duckdb.DuckDBPyConnection, d: _Delivery, file_name: str
 
 
 def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: DeliveryResult, *, path: Path,
-                sha: str, size: int, version: str, kind: str | None, period: str | None) -> None:
+                sha: str, size: int, version: str, kind: str | None, period: str | None,
+                on_stage: Callable[[str], None]) -> None:
     match = classify(table.headers, path.name, kind)
     res.kind = match.kind
     d = _Delivery(res=res, mapping=load_mapping(match.kind), sheet=table.sheet, columns=match.columns,
@@ -144,15 +146,18 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
     text_of = {c: quote(t) for c, t in d.text_of().items()}
     clock = time.perf_counter()
 
-    def lap(stage: str) -> None:
+    def lap(stage: str, following: str | None = None) -> None:
         nonlocal clock
         now = time.perf_counter()
         res.seconds[stage] = round(now - clock, 3)
         clock = now
+        if following:
+            on_stage(following)
 
+    on_stage("reading")
     try:
         d.loaded = load_work_table(conn, table, d.work, Typing.of(d.mapping, text_of))
-        lap("read")
+        lap("read", "checking")
         d.skipped = sorted(table.skipped + d.loaded.skipped)
         res.rows_skipped = len(d.skipped)
         live = conn.execute(f"select count(*) from {d.work.rows()}").fetchall()[0][0]
@@ -170,7 +175,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
                     f"select distinct {typed_name(column)} from {_good_rows(d, [column])} "
                     f"where {typed_name(column)} is not null").fetchall()]
         failures = _quarantine_frame(conn, d)
-        lap("check")
+        lap("check", "writing")
         conn.execute("begin")
         try:
             _publish_delivery(conn, d, table, failures, path=path, sha=sha, size=size, version=version)
@@ -256,8 +261,10 @@ def _likely_period(path: Path, explicit: str | None) -> str | None:
 
 
 def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None = None,
-                period: str | None = None, sheet: str | None = None) -> list[DeliveryResult]:
-    """Ingest one file (each sheet a delivery, each atomic). Never raises for bad input: rejects and records."""
+                period: str | None = None, sheet: str | None = None,
+                on_stage: Callable[[str], None] | None = None) -> list[DeliveryResult]:
+    """Ingest one file (each sheet a delivery, each atomic). Never raises for bad input: rejects and records.
+    `on_stage` hears what a delivery is doing (reading, checking, writing), for progress displays."""
     path = Path(path)
     version = record_config_version(conn)
     sha, size = file_sha256(path), path.stat().st_size
@@ -281,7 +288,8 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
             results.append(res)
             continue
         try:
-            _load_table(conn, table, res, path=path, sha=sha, size=size, version=version, kind=kind, period=period)
+            _load_table(conn, table, res, path=path, sha=sha, size=size, version=version, kind=kind, period=period,
+                        on_stage=on_stage or (lambda stage: None))
         except FileRejected as exc:
             res.status, res.message = "rejected", str(exc)
             res.period = res.period or _likely_period(path, period)
