@@ -56,3 +56,19 @@ def test_a_file_goes_to_the_month_its_rows_state(data_home: Home) -> None:
     assert [period_of_file(p) for p in (mislabelled, by_date, named_only, unknown)] == [
         "2024-04", "2024-05", "2024-06", None]
     assert files_for_period(data_home.landing, "2024-04") == [mislabelled]
+
+
+def test_a_workbook_goes_to_the_month_its_first_rows_state(data_home: Home) -> None:
+    import xlsxwriter
+
+    from pipelines.ingest.landing import period_of_file
+
+    path = data_home.landing / "抄表明细_城西.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("抄表明细")
+    sheet.write_row(0, 0, ["城西抄表队 2024年7月抄表明细"])  # a title row above the header
+    sheet.write_row(1, 0, HEADER.strip().split(","))
+    for i in range(300):  # more rows than the peek reads
+        sheet.write_row(2 + i, 0, ["2024-07", "城西", "S2", "李四", f"C{i}", f"M{i}", "1", "2", "已抄"])
+    book.close()
+    assert period_of_file(path) == "2024-07"

@@ -31,7 +31,7 @@ def landing_files(landing: Path) -> list[Path]:
 def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
     """The month the file's first rows carry (as the ingest would decide it), or None."""
     try:
-        table = read_file(Path(path))[0]
+        table = read_file(Path(path), peek=True)[0]
         match = classify(table.headers, Path(path).name)
     except FileRejected:
         return None

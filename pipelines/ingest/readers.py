@@ -170,18 +170,19 @@ def read_csv(path: Path) -> SheetTable:
                       sample=_text_frame(head_rows[data_start:data_start + SAMPLE_ROWS], len(names)))
 
 
-def sheet_names(path: Path) -> list[str]:
+def open_workbook(path: Path) -> fastexcel.ExcelReader:
     try:
-        return list(fastexcel.read_excel(str(path)).sheet_names)
+        return fastexcel.read_excel(str(path))
     except Exception as exc:  # calamine raises its own error types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FileRejected(f"cannot open the workbook (not a readable XLSX/XLS file): {first}") from None
 
 
-def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
+def read_excel_sheet(book: fastexcel.ExcelReader, sheet: str, n_rows: int | None = None) -> SheetTable:
+    """One sheet as text cells (`n_rows`: only the first rows, to peek)."""
     try:
-        loaded = fastexcel.read_excel(str(path)).load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0)
-        raw = loaded.to_polars()
+        loaded = book.load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0, n_rows=n_rows)
+        raw = pl.from_arrow(loaded.to_arrow())  # faster than fastexcel's own to_polars for text cells
     except Exception as exc:
         raise FileRejected(f"cannot read sheet {sheet!r}: {exc}") from None
     if raw.height == 0:
@@ -198,15 +199,17 @@ def read_excel_sheet(path: Path, sheet: str) -> SheetTable:
                       sample=data.head(SAMPLE_ROWS).rename(lambda c: f"c{data.columns.index(c)}"))
 
 
-def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:
-    """Every table in the file (one per sheet for workbooks; `sheet` picks one)."""
+def read_file(path: Path, sheet: str | None = None, *, peek: bool = False) -> list[SheetTable]:
+    """Every table in the file (one per sheet for workbooks; `sheet` picks one). `peek` reads only
+    enough rows for the header and the sample (a CSV is only ever read that far here)."""
     suffix = path.suffix.lower()
     if not path.exists():
         raise FileRejected(f"file not found: {path}")
     if suffix in CSV_SUFFIXES:
         return [read_csv(path)]
     if suffix in EXCEL_SUFFIXES:
-        names = sheet_names(path)
+        book = open_workbook(path)
+        names = list(book.sheet_names)
         if sheet is not None:
             if sheet not in names:
                 raise FileRejected(f"sheet {sheet!r} not in the workbook (sheets: {', '.join(names)})")
@@ -214,7 +217,7 @@ def read_file(path: Path, sheet: str | None = None) -> list[SheetTable]:
         tables, notes = [], []
         for name in names:
             try:
-                tables.append(read_excel_sheet(path, name))
+                tables.append(read_excel_sheet(book, name, HEADER_SEARCH_ROWS + 2 + SAMPLE_ROWS if peek else None))
             except FileRejected as exc:
                 if len(names) == 1:
                     raise
