@@ -159,3 +159,17 @@ def test_a_killed_load_leaves_nothing_visible(tmp_path) -> None:
         assert conn.execute("select count(*) from raw.readings").fetchall() == [(50,)]
         assert conn.execute("select count(*) from quarantine.rows").fetchall() == [(0,)]
         assert conn.execute("select status from ops.deliveries").fetchall() == [("loaded",)]
+
+
+def test_a_quote_left_open_mid_file_quarantines_the_rest_as_one_line(con, tmp_path) -> None:
+    """The reader cannot tell where such a value ends: the lines from the open quote on are kept
+    (as one quarantined line with their text), the lines before it load; no false note."""
+    path = tmp_path / "抄表明细_2024-03_城东.csv"
+    broken = '2024-03,城东,S1,"张三,C00500,M00500,1,2,已抄\n'
+    path.write_text(HEADER + row(0) + row(1) + broken + row(2) + row(3), encoding="utf-8")
+    [res] = ingest_path(con, path)
+    assert (res.status, res.rows_loaded, res.rows_quarantined) == ("loaded", 2, 1)
+    assert "line break" not in res.message
+    [(line, check, raw)] = con.execute("select source_row, check_name, raw_value from quarantine.rows").fetchall()
+    assert (line, check) == (4, "unparseable_line")
+    assert "C00500" in raw and "C00003" in raw  # nothing lost: the swallowed lines are in the raw value

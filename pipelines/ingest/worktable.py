@@ -262,7 +262,7 @@ def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: 
     for line, error_type, text, message in rejects:
         line = int(line)
         text = (text or "").strip("\r\n")
-        excluded.add(line)
+        excluded.update(range(line, line + text.count("\n") + 1))  # a broken quote can swallow the lines after it
         if error_type == "INVALID ENCODING":
             raise FileRejected(f"cannot decode the file as UTF-8 or GBK/GB18030 (invalid bytes on line {line}); "
                                "re-export it as CSV (UTF-8 or GBK) or XLSX")
