@@ -173,3 +173,12 @@ def test_a_quote_left_open_mid_file_quarantines_the_rest_as_one_line(con, tmp_pa
     [(line, check, raw)] = con.execute("select source_row, check_name, raw_value from quarantine.rows").fetchall()
     assert (line, check) == (4, "unparseable_line")
     assert "C00500" in raw and "C00003" in raw  # nothing lost: the swallowed lines are in the raw value
+
+
+def test_lines_ending_in_a_comma_the_header_lacks_load(con, tmp_path) -> None:
+    """Some exports end every data line with a comma: an empty unnamed column, not a broken line."""
+    path = tmp_path / "抄表明细_2024-03_城东.csv"
+    path.write_text(HEADER + "".join(row(i).replace("\n", ",\n") for i in range(5)), encoding="utf-8")
+    [res] = ingest_path(con, path)
+    assert (res.status, res.rows_loaded, res.rows_quarantined) == ("loaded", 5, 0)
+    assert "extra columns kept in raw: column_10" in res.message

@@ -146,6 +146,16 @@ def _title_rows(rows: list[list[str | None]], header_idx: int, first_row_no: int
     return out
 
 
+def _trailing_empty_fields(rows: list[list[str | None]], width: int) -> int:
+    """Fields the data lines carry beyond the header when all of them are empty (exports that end
+    every line with a comma): read as unnamed columns, not as lines with too many fields."""
+    sample = [r for r in rows[:SAMPLE_ROWS] if r]
+    extra = max((len(r) - width for r in sample), default=0)
+    if extra <= 0 or any(any(c.strip() for c in r[width:]) for r in sample):
+        return 0
+    return extra
+
+
 def read_csv(path: Path) -> SheetTable:
     size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -163,7 +173,7 @@ def read_csv(path: Path) -> SheetTable:
     data_start = header_idx + 1
     if header_idx + 1 < len(head_rows) and (merged := merge_sub_header(header, head_rows[header_idx + 1])):
         header, data_start = merged, header_idx + 2
-    names = _unique_headers(header)
+    names = _unique_headers(header + [None] * _trailing_empty_fields(head_rows[data_start:], len(header)))
     return SheetTable(sheet=None, headers=names, header_row=header_idx + 1, first_row=data_start + 1,
                       source=CsvSource(path, encoding, data_start), encoding=encoding,
                       skipped=_title_rows(head_rows, header_idx, 1),
