@@ -21,6 +21,14 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "datetime": pl.Datetime("us"),
     "period": pl.String(),
 }
+DUCKDB_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "period": "VARCHAR",
+}
 CONVERTERS = {"str": "rq_text_of({})", "int": "rq_int_of({})", "float": "rq_float_of({})",
               "date": "rq_date_of({})", "datetime": "rq_datetime_of({})", "period": "rq_period_of({})"}
 
@@ -95,12 +103,3 @@ def cast_failures_sql(mapping: KindMapping, text_of: dict[str, str], source: str
             f"unnest(list_filter([{entries}], lambda e: e.failed)) as f from {source} "
             f"where {' or '.join(failed)})")
 
-
-DUCKDB_TYPES = {
-    "str": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "period": "VARCHAR",
-}

@@ -6,9 +6,9 @@ The file's rows go into a TEMP working table inside DuckDB (`worktable.py`: the 
 typed values computed in SQL where they are read). Stage 1 (cast failures), duplicates and rows
 of another month are found in SQL; stage 2 (pandera) validates the checked columns in polars, in
 batches of rows. One transaction then writes raw/core/quarantine, records the delivery and
-supersedes the earlier one. A load that fails or is killed before that commit leaves nothing visible (TEMP tables die
-with the connection): the warehouse keeps its previous state. Do not call `ingest_path` inside
-an open transaction. The registry lives in `registry.py`."""
+supersedes the earlier one. A load that fails or is killed before that commit leaves nothing
+visible (TEMP tables die with the connection): the warehouse keeps its previous state. Do not
+call `ingest_path` inside an open transaction. The registry lives in `registry.py`."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, normalize_period, period_from_columns, period_from_file_name
 from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status
-from pipelines.ingest.worktable import Loaded, Typing, WorkTable, load_work_table
+from pipelines.ingest.worktable import Loaded, Typing, WorkTable, load_work_table, text_of
 from readq.config import load_toml
 
 
@@ -46,18 +46,24 @@ class _Delivery:
     unmapped: list[str]
     headers: list[str]                # the file's headers, in order
     work: WorkTable
+    text_of: dict[str, str] = field(init=False)  # canonical column -> its text column in the work table
     period_source: str | None = None
     scope_values: dict[str, list] = field(default_factory=dict)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     loaded: Loaded = field(default_factory=Loaded)
 
+    def __post_init__(self) -> None:
+        self.text_of = text_of(self.headers, self.columns)
+
     @property
     def kind(self) -> str:
         return self.mapping.kind
 
-    def text_of(self) -> dict[str, str]:
-        """canonical column -> its text column in the working table."""
-        return {c: f"c{self.headers.index(h)}" for h, c in self.columns.items()}
+    def value(self, column: str) -> str:
+        """SQL for the value a row holds in a canonical column: typed, the period filled from the delivery."""
+        if column == "period":
+            return f"coalesce({typed_name(column)}, {sql_literal(self.res.period)})"
+        return typed_name(column)
 
 
 def _insert_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery, sql: str) -> None:
@@ -66,9 +72,9 @@ def _insert_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery, sql: str) ->
 
 def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
     """Stage 1, duplicates, rows of another month, then stage 2 — each on the rows still standing."""
-    res, work, text_of = d.res, d.work, d.text_of()
+    res, work, text_of = d.res, d.work, d.text_of
     rows = work.rows()
-    conn.execute(f"create or replace temp table rq_fail_{work.tag} (_pos bigint, column_name varchar, "
+    conn.execute(f"create or replace temp table {work.failures} (_pos bigint, column_name varchar, "
                  "check_name varchar, raw_value varchar, detail varchar, stage varchar default 'cast')")
     _insert_failures(conn, d, cast_failures_sql(d.mapping, text_of,
                                                 work.rows(castable_columns(d.mapping, text_of))))
@@ -84,9 +90,7 @@ def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
             select _pos, 'period' as column_name, 'period_matches_delivery({res.period})' as check_name,
                    {typed_name('period')} as raw_value from {work.rows(['period'])}
             where {typed_name('period')} <> {sql_literal(res.period)}""")
-    checked = ", ".join(
-        (f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c)) + f" as {c}"
-        for c in validated_columns(d.kind))
+    checked = ", ".join(f"{d.value(c)} as {c}" for c in validated_columns(d.kind))
     validated = work.rows(validated_columns(d.kind))
     # stage 2 in batches of rows (every rule is row-wise), so memory stays bounded for big files
     batch = int(load_toml("readq.toml")["ingest"]["validate_batch_rows"])
@@ -128,7 +132,7 @@ def _quarantine_frame(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> pl.DataF
 def _decide_period(conn: duckdb.DuckDBPyConnection, d: _Delivery, file_name: str,
                    explicit: str | None) -> None:
     """The month most rows carry in the first period-bearing column present, else the file name or --period."""
-    if (month := period_from_columns(conn, d.work, d.mapping, set(d.text_of()))) is not None:
+    if (month := period_from_columns(conn, d.work, d.mapping, set(d.text_of))) is not None:
         d.res.period, d.period_source = month, "column"
     else:
         d.res.period, d.period_source = decide_period(file_name, explicit)
@@ -143,7 +147,6 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
                   unmapped=match.unmapped, headers=table.headers,
                   work=WorkTable(re.sub(r"[^0-9A-Za-z]", "_", res.delivery_id)))
     install_macros(conn, code_tables())
-    text_of = {c: quote(t) for c, t in d.text_of().items()}
     clock = time.perf_counter()
 
     def lap(stage: str, following: str | None = None) -> None:
@@ -156,7 +159,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
 
     on_stage("reading")
     try:
-        d.loaded = load_work_table(conn, table, d.work, Typing.of(d.mapping, text_of))
+        d.loaded = load_work_table(conn, table, d.work, Typing.of(d.mapping, d.text_of))
         lap("read", "checking")
         d.skipped = sorted(table.skipped + d.loaded.skipped)
         res.rows_skipped = len(d.skipped)
@@ -170,7 +173,7 @@ def _load_table(conn: duckdb.DuckDBPyConnection, table: SheetTable, res: Deliver
         res.rows_quarantined = quarantined + len(d.loaded.bad_lines)
         res.rows_loaded = live - quarantined
         for column in d.mapping.scope_columns:
-            if column in d.text_of():
+            if column in d.text_of:
                 d.scope_values[column] = [r[0] for r in conn.execute(
                     f"select distinct {typed_name(column)} from {_good_rows(d, [column])} "
                     f"where {typed_name(column)} is not null").fetchall()]
@@ -198,14 +201,12 @@ def _write_layers(conn: duckdb.DuckDBPyConnection, d: _Delivery, failures: pl.Da
     res = d.res
     lineage = f"{sql_literal(res.delivery_id)} as delivery_id, {sql_literal(d.sheet) if d.sheet else 'null'} " \
               "as sheet, cast(_source_row as integer) as source_row"
-    text_of = d.text_of()
-    raw_cols = [f"{text_of[c]} as {quote(c)}" for c in d.mapping.columns if c in text_of]
+    raw_cols = [f"{d.text_of[c]} as {quote(c)}" for c in d.mapping.columns if c in d.text_of]
     extras = (("json_object(" + ", ".join(f"{sql_literal(h)}, c{d.headers.index(h)}" for h in d.unmapped) + ")")
               if d.unmapped else "null")
     conn.execute(f"insert into raw.{d.kind} by name select {lineage}, {', '.join(raw_cols)}, "
                  f"{extras} as extras from {d.work.rows()}")
-    core_cols = [(f"coalesce({typed_name(c)}, {sql_literal(res.period)})" if c == "period" else typed_name(c))
-                 + f" as {quote(c)}" for c in d.mapping.columns]
+    core_cols = [f"{d.value(c)} as {quote(c)}" for c in d.mapping.columns]
     conn.execute(f"insert into core.{d.kind} by name select {lineage}, {', '.join(core_cols)} "
                  f"from {_good_rows(d, list(d.mapping.columns))}")
     if failures.height:

@@ -15,7 +15,7 @@ from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import period_from_columns, period_from_file_name
 from pipelines.ingest.readers import read_file
 from pipelines.ingest.registry import file_sha256
-from pipelines.ingest.worktable import Typing, WorkTable, load_frame, skip_blank_and_totals
+from pipelines.ingest.worktable import Typing, WorkTable, load_frame, skip_blank_and_totals, text_of
 from readq.config import load_toml
 
 
@@ -38,13 +38,13 @@ def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
     if table.sample is None or table.sample.height == 0:
         return None
     mapping = load_mapping(match.kind)
-    text_of = {c: f"c{table.headers.index(h)}" for h, c in match.columns.items()}
+    columns = text_of(table.headers, match.columns)
     work = WorkTable("peek")
     with duckdb.connect() as conn:
         install_macros(conn, code_tables())
-        load_frame(conn, table.sample, table.first_row, work, Typing.of(mapping, text_of))
+        load_frame(conn, table.sample, table.first_row, work, Typing.of(mapping, columns))
         skip_blank_and_totals(conn, work, len(table.headers))
-        return period_from_columns(conn, work, mapping, set(text_of))
+        return period_from_columns(conn, work, mapping, set(columns))
 
 
 def period_of_file(path: Path) -> str | None:

@@ -57,27 +57,30 @@ class WorkTable:
         skip = f" anti join {self.skip} using (_pos)" if live else ""
         return f"(select {', '.join(['*', *typed])} from {self.view}{skip})"
 
+    def temp(self, what: str) -> str:
+        """One of the delivery's TEMP tables: work, skip, fail, rej, scan, gaps."""
+        return f"temp.main.rq_{what}_{self.tag}"
+
     @property
     def table(self) -> str:
-        return f"temp.main.rq_work_{self.tag}"
+        return self.temp("work")
+
+    @property
+    def skip(self) -> str:
+        return self.temp("skip")
+
+    @property
+    def failures(self) -> str:
+        return self.temp("fail")
 
     @property
     def view(self) -> str:
         return f"rq_rows_{self.tag}"
 
-    @property
-    def skip(self) -> str:
-        return f"temp.main.rq_skip_{self.tag}"
-
-    @property
-    def failures(self) -> str:
-        return f"temp.main.rq_fail_{self.tag}"
-
     def drop(self, conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"drop view if exists {self.view}")
-        for name in (self.table, self.skip, self.failures, f"temp.main.rq_rej_{self.tag}",
-                     f"temp.main.rq_scan_{self.tag}", f"temp.main.rq_gaps_{self.tag}"):
-            conn.execute(f"drop table if exists {name}")
+        for what in ("work", "skip", "fail", "rej", "scan", "gaps"):
+            conn.execute(f"drop table if exists {self.temp(what)}")
 
 
 @dataclass
@@ -104,6 +107,12 @@ class Loaded:
 
 def text_columns(width: int) -> list[str]:
     return [f"c{i}" for i in range(width)]
+
+
+def text_of(headers: list[str], columns: dict[str, str]) -> dict[str, str]:
+    """canonical column -> its text column (`c<i>`) in the working table, from the file's headers
+    and the header -> canonical column match."""
+    return {canonical: f"c{headers.index(header)}" for header, canonical in columns.items()}
 
 
 # ---------------------------------------------------------------- CSV ------------------------------
@@ -227,7 +236,7 @@ def _parse(conn: duckdb.DuckDBPyConnection, src: CsvSource, work: WorkTable, sel
     try:
         with utf8_file(src, unify_newlines=unify_newlines) as path:
             source = _read_csv_sql(path, src.skip_lines, width, work.tag)
-            conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, {select} "
+            conn.execute(f"create temp table {work.table} as select null::bigint as _line, {select} "
                          f"from {source}")
     finally:
         scanner.join()
@@ -254,7 +263,7 @@ def load_csv(conn: duckdb.DuckDBPyConnection, src: CsvSource, first: int, work: 
         work.drop(conn)  # LF and CRLF mixed in one file: read a copy with LF only
         scan = _parse(conn, src, work, ", ".join(cols + typing.per_row), width, unify_newlines=True)
     rejects = conn.execute(
-        f"select distinct on (line) line, error_type, csv_line, error_message from temp.main.rq_rej_{work.tag} "
+        f"select distinct on (line) line, error_type, csv_line, error_message from {work.temp('rej')} "
         "order by line").fetchall()
     excluded = {first + i for i in scan.blank}
     loaded.skipped += [(first + i, "blank row") for i in scan.blank]
@@ -306,13 +315,13 @@ def _create_view(conn: duckdb.DuckDBPyConnection, work: WorkTable, first: int, e
     frame = frame.group_by("g").agg(pl.col("k").max()).sort("g")
     conn.register("rq_gap_frame", frame)
     try:
-        conn.execute(f"create or replace temp table rq_gaps_{work.tag} as select * from rq_gap_frame")
+        conn.execute(f"create or replace temp table {work.temp('gaps')} as select * from rq_gap_frame")
     finally:
         conn.unregister("rq_gap_frame")
     conn.execute(
         f"create or replace temp view {work.view} as select w._pos, "
         f"coalesce(w._line, {first} + w._pos + coalesce(g.k, 0)) as _source_row, w.* exclude (_line, _pos) "
-        f"from (select rowid as _pos, * from {work.table}) w asof left join rq_gaps_{work.tag} g on w._pos >= g.g")
+        f"from (select rowid as _pos, * from {work.table}) w asof left join {work.temp('gaps')} g on w._pos >= g.g")
 
 
 # ---------------------------------------------------------------- Excel ----------------------------
@@ -325,7 +334,7 @@ def load_frame(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, first: int,
     frame = frame.rename(dict(zip(frame.columns, cols, strict=True)))
     conn.register("rq_sheet", frame)
     try:
-        conn.execute(f"create temp table rq_work_{work.tag} as select null::bigint as _line, "
+        conn.execute(f"create temp table {work.table} as select null::bigint as _line, "
                      f"{', '.join(cols + typing.per_row)} from rq_sheet")
     finally:
         conn.unregister("rq_sheet")
@@ -348,7 +357,7 @@ def skip_blank_and_totals(conn: duckdb.DuckDBPyConnection, work: WorkTable, widt
     """Rows with no value at all and totals rows (first value 合计/总计/…): recorded, not loaded."""
     first_value = f"trim(coalesce({', '.join(text_columns(width))}))"
     conn.execute(
-        f"create or replace temp table rq_skip_{work.tag} as select _pos, _source_row, "
+        f"create or replace temp table {work.skip} as select _pos, _source_row, "
         f"case when {first_value} is null or {first_value} = '' then 'blank row' else 'totals row' end as reason "
         f"from {work.rows(live=False)} where {first_value} is null or {first_value} = '' "
         f"or regexp_matches({first_value}, {sql_literal(TOTALS_SQL)}, 'i')")
