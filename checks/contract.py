@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from checks.casting import DUCKDB_TYPES
 from checks.mappings import KINDS, load_mapping
 from checks.schemas import EXTRA_CHECKS
 from readq.config import load_toml
-from warehouse.schema import DUCKDB_TYPES
 
 INTRO = """# Data contract
 

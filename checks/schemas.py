@@ -14,8 +14,8 @@ import pandera.polars as pa
 import polars as pl
 
 from checks.casting import POLARS_TYPES
+from checks.errors import FileRejected
 from checks.mappings import load_mapping
-from pipelines.ingest.errors import FileRejected
 from readq.config import load_toml
 
 PERIOD_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"

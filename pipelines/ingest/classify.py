@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from checks.errors import FileRejected
 from checks.mappings import KindMapping, all_mappings, load_mapping, normalize_header
-from pipelines.ingest.errors import FileRejected
 
 
 @dataclass(frozen=True)

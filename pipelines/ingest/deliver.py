@@ -22,12 +22,12 @@ import duckdb
 import polars as pl
 
 from checks.casting import cast_failures_sql, castable_columns, quote, typed_name
+from checks.errors import FileRejected
 from checks.mappings import KindMapping, code_tables, load_mapping
 from checks.masking import mask_by_column, mask_line
 from checks.schemas import validate, validated_columns
 from checks.values import install_macros, sql_literal
 from pipelines.ingest.classify import classify
-from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import decide_period, normalize_period, period_from_columns, period_from_file_name
 from pipelines.ingest.readers import SheetTable, read_file
 from pipelines.ingest.registry import DeliveryResult, file_sha256, record, record_config_version, registry_status

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import duckdb
 
+from checks.errors import FileRejected
 from checks.mappings import code_tables, load_mapping
 from checks.values import install_macros
 from pipelines.ingest.classify import classify
-from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.period import period_from_columns, period_from_file_name
 from pipelines.ingest.readers import read_file
 from pipelines.ingest.registry import file_sha256

@@ -9,9 +9,9 @@ import re
 import duckdb
 
 from checks.casting import typed_name
+from checks.errors import FileRejected
 from checks.mappings import KindMapping
 from checks.values import install_macros
-from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.worktable import WorkTable
 
 FILENAME_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.年]?(0[1-9]|1[0-2])(?:月)?(?!\d)")

@@ -17,8 +17,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
+from checks.errors import FileRejected
 from checks.mappings import all_mappings, normalize_header
-from pipelines.ingest.errors import FileRejected
 
 HEADER_SEARCH_ROWS = 15          # the header must be within the first rows
 MIN_HEADER_MATCHES = 3           # known aliases a row needs to count as the header

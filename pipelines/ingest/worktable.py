@@ -28,9 +28,9 @@ import numpy as np
 import polars as pl
 
 from checks.casting import row_columns, typed_columns
+from checks.errors import FileRejected
 from checks.mappings import KindMapping
 from checks.values import sql_literal
-from pipelines.ingest.errors import FileRejected
 from pipelines.ingest.readers import CsvSource, SheetTable, undecodable
 
 # A totals row: its first value starts with one of these words (then a non-word character or the end).
