@@ -6,7 +6,11 @@ import dagster as dg
 
 from readq.config import load_toml
 
-monthly = dg.MonthlyPartitionsDefinition(start_date=f"{load_toml('readq.toml')['pipeline']['first_month']}-01")
+# Every accepted billing month (checks.periods): first_month .. the current month + months_ahead.
+# end_offset counts past the last *complete* month, so the current month is offset 1.
+_pipeline = load_toml("readq.toml")["pipeline"]
+monthly = dg.MonthlyPartitionsDefinition(start_date=f"{_pipeline['first_month']}-01",
+                                         end_offset=int(_pipeline["months_ahead"]) + 1)
 
 
 def period_of(partition_key: str) -> str:

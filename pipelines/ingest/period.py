@@ -11,6 +11,7 @@ import duckdb
 from checks.casting import typed_name
 from checks.errors import FileRejected
 from checks.mappings import KindMapping
+from checks.periods import check_period
 from checks.values import install_macros
 from pipelines.ingest.worktable import WorkTable
 
@@ -23,13 +24,14 @@ def period_from_file_name(name: str) -> str | None:
 
 
 def normalize_period(text: str) -> str:
-    """'2024-03', '202403', '2024年3月' … -> '2024-03', by the same rule as a period column."""
+    """'2024-03', '202403', '2024年3月' … -> '2024-03', by the same rule as a period column; a month
+    the warehouse does not accept (checks.periods) is refused too."""
     with duckdb.connect() as conn:
         install_macros(conn, {})
         value = conn.execute("select rq_period(rq_clean(?))", [text]).fetchall()[0][0]
     if value is None:
         raise FileRejected(f"--period {text!r} is not a month; write it as YYYY-MM")
-    return value
+    return check_period(value, "given with --period")
 
 
 def period_from_columns(conn: duckdb.DuckDBPyConnection, work: WorkTable, mapping: KindMapping,

@@ -28,6 +28,7 @@ class DeliveryResult:
     message: str = ""
     delivery_id: str | None = None
     supersedes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)        # loaded, but the user should look (shown by readq ingest)
     seconds: dict[str, float] = field(default_factory=dict)  # where the load's time went: read, check, write
 
     def to_dict(self) -> dict:
