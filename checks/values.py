@@ -7,8 +7,8 @@ order; a value that is present but cannot be read becomes NULL here, and `checks
 compares with the text to quarantine exactly those rows.
 
   rq_clean(text)      full-width -> half-width, trimmed, missing markers -> NULL
-  rq_float(text)      '1,234.5', '12' -> DOUBLE
-  rq_int(text)        '12', '12.0' -> BIGINT; '12.5' -> NULL
+  rq_float(text)      '1,234.5', '12' -> DOUBLE; non-finite ('inf', 'NaN', '1e400') -> NULL
+  rq_int(text)        '12', '12.0' -> BIGINT; '12.5', 'inf', 'NaN' -> NULL
   rq_datetime(text)   the date-time formats below, a bare date (midnight), Excel serials
   rq_date(text)       the date formats below, Excel serials, or a date-time's date
   rq_period(text)     'YYYY-MM' from '2024-03', '202403', '2024/3', '2024年3月' or any date
@@ -25,8 +25,11 @@ import re
 
 import duckdb
 
-# Written for "no value" in exports: blank, dashes, the literal null.
-MISSING_MARKERS = ("", "-", "--", "---", "—", "——", "/", "null", "NULL", "None", "nan", "NaN", "#N/A")
+# Written for "no value" in exports: blank, dashes, the literal null. Not "NaN"/"nan": no export
+# writes it for an empty cell; it is what a broken formula or a program's float arithmetic left in a
+# number column, so it is a value that cannot be read (a cast failure, quarantined with the text
+# as delivered), never a silent blank, and never a NaN in the marts.
+MISSING_MARKERS = ("", "-", "--", "---", "—", "——", "/", "null", "NULL", "None", "#N/A")
 # Full-width forms (U+FF01..U+FF5E) and the ideographic space: what NFKC maps to ASCII.
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALF_WIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
@@ -79,8 +82,9 @@ create or replace temp macro rq_half_width(x) as
          then translate(x, {sql_literal(FULL_WIDTH)}, {sql_literal(HALF_WIDTH)}) else x end;
 create or replace temp macro rq_clean(x) as
     list_filter([trim(rq_half_width(x), {sql_literal(WHITESPACE)})], lambda c: c not in ({markers}))[1];
-create or replace temp macro rq_float(t) as list_transform([t], lambda f: coalesce(
-    try_cast(f as double), try_cast(regexp_replace(f, '[,\\s]', '', 'g') as double)))[1];
+create or replace temp macro rq_finite(v) as case when isfinite(v) then v end;
+create or replace temp macro rq_float(t) as list_transform([t], lambda f: rq_finite(coalesce(
+    try_cast(f as double), try_cast(regexp_replace(f, '[,\\s]', '', 'g') as double))))[1];
 create or replace temp macro rq_int(t) as
     list_transform([rq_float(t)], lambda i: case when i = round(i) then try_cast(i as bigint) end)[1];
 create or replace temp macro rq_serial(s) as list_transform([s], lambda n: case when n between {low} and {high}
@@ -101,7 +105,7 @@ create or replace temp macro rq_period(t) as list_transform([t], lambda p:
 create or replace temp macro rq_text_of(x) as
     case when regexp_matches(x, {sql_literal(NEEDS_CLEANING)}) then rq_clean(x) else x end;
 create or replace temp macro rq_first(fast, slow) as case when fast is not null then fast else slow end;
-create or replace temp macro rq_float_of(x) as rq_first(try_cast(x as double), rq_float(rq_clean(x)));
+create or replace temp macro rq_float_of(x) as rq_first(rq_finite(try_cast(x as double)), rq_float(rq_clean(x)));
 create or replace temp macro rq_int_of(x) as
     case when regexp_full_match(x, '-?[0-9]{{1,18}}') then cast(x as bigint) else rq_int(rq_clean(x)) end;
 create or replace temp macro rq_date_of(x) as

@@ -60,3 +60,33 @@ def test_status_words_and_codes_go_through_the_code_table(sql) -> None:
     texts = ["已抄", " 已抄 ", "89", "估抄", "０１", "READ", "奇怪", None]
     assert read(sql, "rq_code_read_status_of", texts) == [
         "READ", "READ", "MISSED", "ESTIMATED", "READ", "READ", None, None]
+
+
+def test_non_finite_numbers_read_as_null_so_stage_1_quarantines_them(sql) -> None:
+    """inf, NaN and overflows are not readings: NULL typed values of present text, i.e. cast failures
+    (`checks.casting` compares with rq_clean, which keeps them), never a NaN or inf in core."""
+    texts = ["inf", "Infinity", "-inf", "+INF", "1e400", "-1e400", "NaN", "nan", "-nan", " inf ", "ｉｎｆ", "1e308"]
+    assert read(sql, "rq_float_of", texts) == [None] * 11 + [1e308]
+    assert read(sql, "rq_int_of", texts) == [None] * 12
+    assert read(sql, "rq_float", texts) == [None] * 11 + [1e308]
+    assert read(sql, "rq_clean", ["NaN", "nan", "inf"]) == ["NaN", "nan", "inf"]  # present, not missing
+
+
+def test_a_blank_number_stays_missing(sql) -> None:
+    assert read(sql, "rq_float_of", ["", " ", "\u3000", "--", "null", None]) == [None] * 6
+    assert read(sql, "rq_clean", ["", " ", "\u3000", "--", "null", None]) == [None] * 6
+
+
+def test_non_finite_numbers_are_cast_failures(sql) -> None:
+    from checks.casting import cast_failures_sql, typed_columns
+    from checks.mappings import load_mapping
+
+    mapping = load_mapping("readings")
+    text_of = {"this_read": "c0", "kwh": "c1"}
+    sql.execute("create or replace temp table w as select * from (values (0, '150', ''), (1, 'NaN', '1e400'), "
+                "(2, 'inf', null), (3, '--', 'nan')) v(_pos, c0, c1)")
+    typed = ", ".join(typed_columns(mapping, text_of)[c] for c in text_of)
+    failures = sql.execute(cast_failures_sql(mapping, text_of, f"(select *, {typed} from w)") + " order by 1, 2"
+                           ).fetchall()
+    assert failures == [(1, "kwh", "cast:float", "1e400"), (1, "this_read", "cast:float", "NaN"),
+                        (2, "this_read", "cast:float", "inf"), (3, "kwh", "cast:float", "nan")]

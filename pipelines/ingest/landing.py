@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from functools import cache
 from pathlib import Path
 
@@ -20,16 +22,30 @@ from readq.config import load_toml
 
 
 def landing_files(landing: Path) -> list[Path]:
+    """The files waiting, with a landing extension. Also a FIFO, a device or a link to one (anything
+    but a directory that exists): the ingest rejects it, saying what it is, rather than it being
+    silently ignored; nothing here opens it."""
     extensions = {e.lower() for e in load_toml("readq.toml")["pipeline"]["extensions"]}
     if not landing.exists():
         return []
-    return sorted(p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in extensions
-                  and not p.name.startswith((".", "~$")))
+    return sorted(p for p in landing.rglob("*") if p.suffix.lower() in extensions and p.exists()
+                  and not p.is_dir() and not p.name.startswith((".", "~$")))
+
+
+def _is_regular(path: Path) -> bool:
+    """A regular file (a link followed): only those are opened; a FIFO would block its reader forever."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 @cache
 def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
-    """The month the file's first rows carry (as the ingest would decide it), or None."""
+    """The month the file's first rows carry (as the ingest would decide it), or None (also for
+    anything but a regular file, which is never opened)."""
+    if not _is_regular(Path(path)):
+        return None
     try:
         table = read_file(Path(path), peek=True)[0]
         match = classify(table.headers, Path(path).name)
@@ -49,9 +65,12 @@ def _period_from_content(path: str, mtime_ns: int, size: int) -> str | None:
 
 def period_of_file(path: Path) -> str | None:
     """The file's billing month, decided as the ingest decides it: from its first rows' 电费年月 (or
-    reading date) when it has one, else from its name; None if neither tells."""
-    stat = path.stat()
-    return _period_from_content(str(path), stat.st_mtime_ns, stat.st_size) or period_from_file_name(path.name)
+    reading date) when it has one, else from its name; None if neither tells. A FIFO or a device is
+    never opened: its name tells (so that the ingest of that month rejects it, saying what it is)."""
+    if not _is_regular(path):
+        return period_from_file_name(path.name)
+    info = path.stat()
+    return _period_from_content(str(path), info.st_mtime_ns, info.st_size) or period_from_file_name(path.name)
 
 
 def files_for_period(landing: Path, period: str) -> list[Path]:

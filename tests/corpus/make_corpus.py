@@ -175,7 +175,95 @@ def main() -> None:
     many[333][12] = "待抄"
     many[990][9] = ""
     write("32_cast_and_check_failures_抄表明细_2024-03.csv", csv_text(HEADER, many))
+    issue_7_files(base)
     print(f"wrote {len(list(OUT.iterdir()))} files into {OUT}")
+
+
+def issue_7_files(base: str) -> None:
+    """Issue 7: names with glob characters, blank and totals rows judged by the whole row, non-finite
+    numbers, encodings told apart over the whole file, absurd widths, CR-only line ends, long lines,
+    merged and hidden workbook sheets."""
+    # DuckDB's read_csv would take "[1]" as a pattern and read the 31 file's two rows instead
+    write("33_glob_chars_抄表明细_2024-03[1].csv", base)
+    write("33_glob_chars_抄表明细_2024-031.csv", csv_text(HEADER, ROWS[:2]))
+
+    name_first = ["用户名称", *[h for h in HEADER if h != "用户名称"]]
+    by_name = [[r[6], *r[:6], *r[7:]] for r in ROWS]
+    rows = [[" ", *by_name[0][1:]],                                   # a blank name in the first column: loads
+            ["合计五金店", *by_name[1][1:]],                            # customers whose names start like a label
+            ["Total 加油站", *by_name[2][1:]],
+            ["小计", "2024-03", "城东", "0101", "", "", "", "", "2170", "2320", "150", "", "", "", ""],  # a subtotal
+            ["\u3000", " ", "\u00a0", *[""] * (len(HEADER) - 3)],     # blank: ideographic space, space, NBSP
+            ["合计", *[""] * 7, "2170", "2320", "150", "", "", "", ""]]
+    write("34_blank_and_totals_rows_抄表明细_2024-03.csv", csv_text(name_first, rows), "utf-8")
+
+    finite = [[*ROWS[i % 3][:5], f"35000000{i:02d}", "王", f"M35{i:02d}", *ROWS[i % 3][8:]] for i in range(7)]
+    finite[0][9] = "inf"
+    finite[1][9] = "NaN"
+    finite[2][8] = "-inf"
+    finite[3][10] = "1e400"
+    finite[4][10], finite[4][11] = "nan", "Infinity"
+    finite[5][10] = ""                                                  # a blank kWh: missing, loads
+    write("35_non_finite_numbers_抄表明细_2024-03.csv", csv_text(HEADER, finite))
+
+    codes = ["amt_ym", "team", "mr_sect_no", "writor_name", "cons_no", "asset_no", "last_mr_num", "this_read",
+             "t_factor", "mr_status_code", "actual_mode"]
+    ascii_rows = [["202403", "East", "0301", "Zhao", f"36{i:08d}", f"M36{i:05d}", "10", "20", "1", "01", "3"]
+                  for i in range(1320)]                                 # over 70 KiB of ASCII first ...
+    gbk_rows = [["202403", "城东", "0301", "张三", f"3699999{i:03d}", f"M369{i:04d}", "10", "20", "1", "已抄", "抄表机"]
+                for i in range(3)]                                      # ... then GBK text
+    write("36_gbk_after_ascii_head_抄表明细_2024-03.csv", csv_text(codes, ascii_rows + gbk_rows))
+
+    write("37_utf16_unicode_text_抄表明细_2024-03.csv",
+          "\ufeff" + csv_text(HEADER, ROWS).replace(",", "\t"), "utf-16-le")
+    shutil.copyfile(OUT / "05_two_row_header_抄表明细_2024-03.xlsx", OUT / "38_workbook_renamed_抄表明细_2024-03.csv")
+    shutil.copyfile(OUT / "19_legacy_抄表明细_2024-03.xls", OUT / "39_legacy_workbook_renamed_抄表明细_2024-03.csv")
+    (OUT / "40_nul_bytes_抄表明细_2024-03.csv").write_bytes(base.encode("gbk").replace(b",", b"\x00,", 4))
+    (OUT / "41_not_utf8_nor_gbk_抄表明细_2024-03.csv").write_bytes(
+        csv_text(HEADER, ROWS).encode("utf-8") + b"2024-03,\x80\xff,0101\n")
+
+    write("42_10000_columns_抄表明细_2024-03.csv",
+          csv_text(HEADER + ["x"] * (10_000 - len(HEADER)), ROWS), "utf-8")
+    wb = workbook("43_1001_columns_sheet_抄表明细_2024-03.xlsx")
+    sheet(wb, "抄表明细", HEADER + [f"x{i}" for i in range(1001 - len(HEADER))], ROWS)
+    wb.close()
+
+    write("44_cr_only_line_ends_抄表明细_2024-03.csv",
+          csv_text(HEADER, [ROWS[0], ROWS[1]], pre=["XX供电公司抄表明细"], post=["", ",".join(ROWS[2])])
+          .replace("\n", "\r"))
+
+    wide = [*ROWS, ["2024-03", "城东", "0101", "5", "张三", "3100000004", "王四", "M0004", "1", "2", "1", "1", "已抄",
+                    "抄表机", "2024-03-05", "备注很长" * 5000]]            # 20,000+ characters, one field too many
+    write("45_long_line_抄表明细_2024-03.csv", csv_text(HEADER, wide), "utf-8")
+
+    wb = workbook("46_merged_cells_抄表明细_2024-03.xlsx")
+    ws = wb.add_worksheet("抄表明细")
+    ws.write_row(0, 0, HEADER)
+    for i, row in enumerate(ROWS):
+        ws.write_row(1 + i, 0, row)
+    for col in (0, 1, 2, 3, 4):                                       # 电费年月 … 抄表员, one cell per team
+        ws.merge_range(1, col, len(ROWS), col, ROWS[0][col])
+    ws.merge_range(3, 8, 3, 9, ROWS[2][8])                             # 上次示数 = 本次示数 (70), one cell
+    wb.close()
+
+    wb = workbook("47_hidden_sheet_抄表明细_2024-03.xlsx")
+    cover = wb.add_worksheet("说明")
+    cover.write(0, 0, "本表由营销系统导出")
+    sheet(wb, "抄表明细", HEADER, ROWS)
+    wb.worksheets()[-1].hide()
+    wb.close()
+
+    xls = xlwt.Workbook(encoding="utf-8")
+    ws = xls.add_sheet("抄表明细")
+    for j, h in enumerate(HEADER):
+        ws.write(0, j, h)
+    for i, row in enumerate(ROWS):
+        for j, v in enumerate(row):
+            if j > 4:
+                ws.write(1 + i, j, v)
+    for col in (0, 1, 2, 3, 4):
+        ws.write_merge(1, len(ROWS), col, col, ROWS[0][col])
+    xls.save(str(OUT / "48_merged_cells_legacy_抄表明细_2024-03.xls"))
 
 
 if __name__ == "__main__":
