@@ -91,6 +91,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "headline_rows": "行",
         "metric_files_received": "收到文件",
         "metric_files_loaded": "已入库",
+        "metric_files_partly_superseded": "部分被替代",
         "metric_files_superseded": "已被替代",
         "metric_files_rejected": "被拒收",
         "metric_rows_read": "读取行数",
@@ -98,7 +99,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "metric_rows_quarantined": "隔离行数",
         "metric_rows_skipped": "跳过行数",
         "help_files": "每个文件一条交付记录；Excel 工作簿每个工作表一条。",
-        "help_superseded": "已被同月份、同范围的更正文件替代：其行已从数据仓库移除，交付记录保留。",
+        "help_partly_superseded": "其中部分抄表段已被后来的文件替代：这些段的行以新文件为准，其余段仍有效。",
+        "help_superseded": "全部抄表段均已被后来的文件替代：其行不再计入数据仓库，交付记录保留。",
         "help_rows": "含已被替代的交付：它们的行曾入库，后被更正文件替换。",
         "help_skipped": "标题行、空行、合计行：不含数据，不计入读取行数。",
         "balance_ok": (
@@ -168,6 +170,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "col_value": "值（已脱敏）",
         "col_reason": "原因",
         "status_loaded": "已入库",
+        "status_partly_superseded": "部分被替代",
         "status_superseded": "已被替代",
         "status_rejected": "被拒收",
         "stage_read": "读取",
@@ -176,6 +179,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "skip_title": "标题行",
         "skip_blank": "空行",
         "skip_totals": "合计行",
+        "skip_repeat": "与第 {line} 行完全重复",
         "check_cast": "无法转换为 {type}",
         "check_cast_int": "不是整数",
         "check_cast_float": "不是数值",
@@ -185,6 +189,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "check_code_table": "不在代码表“{table}”中",
         "check_not_nullable": "必填项为空",
         "check_duplicate_row": "与文件中前面的某行完全重复",
+        "check_duplicate_key": "与文件中另一行的主键相同而内容不同",
         "check_too_many_fields": "字段数多于表头",
         "check_unparseable_line": "无法解析的行",
         "check_period_matches": "所属月份与本次交付的月份（{period}）不一致",
@@ -290,6 +295,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "headline_rows": "Rows",
         "metric_files_received": "Files received",
         "metric_files_loaded": "Loaded",
+        "metric_files_partly_superseded": "Partly superseded",
         "metric_files_superseded": "Superseded",
         "metric_files_rejected": "Rejected",
         "metric_rows_read": "Rows read",
@@ -297,8 +303,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "metric_rows_quarantined": "Rows quarantined",
         "metric_rows_skipped": "Rows skipped",
         "help_files": "One delivery per file; one per sheet for Excel workbooks.",
+        "help_partly_superseded": (
+            "Later files replaced some of its segments: their rows come from the newer file, "
+            "the other segments still stand."
+        ),
         "help_superseded": (
-            "Replaced by a corrected delivery for the same month and scope: its rows left the warehouse, "
+            "Later files replaced all of its segments: its rows no longer count in the warehouse, "
             "its record stays."
         ),
         "help_rows": "Superseded deliveries included: their rows were loaded, then replaced by the correction.",
@@ -379,6 +389,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "col_value": "Value (masked)",
         "col_reason": "Reason",
         "status_loaded": "loaded",
+        "status_partly_superseded": "partly superseded",
         "status_superseded": "superseded",
         "status_rejected": "rejected",
         "stage_read": "read",
@@ -387,6 +398,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "skip_title": "title row",
         "skip_blank": "blank row",
         "skip_totals": "totals row",
+        "skip_repeat": "exact repeat of line {line}",
         "check_cast": "cannot be read as {type}",
         "check_cast_int": "not a whole number",
         "check_cast_float": "not a number",
@@ -396,6 +408,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "check_code_table": "not in the “{table}” code table",
         "check_not_nullable": "required value missing",
         "check_duplicate_row": "exact repeat of an earlier row of the file",
+        "check_duplicate_key": "same key as another row of the file, with different values",
         "check_too_many_fields": "more fields than the header",
         "check_unparseable_line": "line cannot be parsed",
         "check_period_matches": "month differs from the delivery's month ({period})",

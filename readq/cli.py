@@ -5,6 +5,15 @@
     readq serve               start the dashboards on the published snapshot
     readq ui                  open Dagster's own UI on this project
     readq ingest PATH...      load files now; readq quarantine lists rows that did not load
+
+Exit status (README "Exit codes"): 0 every file loaded or was a duplicate; 1 an internal error, or the
+marts/snapshot could not be refreshed; 2 at least one file rejected; 3 the data folder or warehouse
+cannot be used (busy, not writable); 64 a usage error (bad arguments, paths or --period).
+
+Everything users supplied — file and sheet names, headers, cell values, messages, paths, exception
+texts — is printed as plain text (`rich.text.Text`, or escaped where rich renders markup, as in the
+progress description): a name such as `备注[/]` or `a[bold].csv` must print as it is, not be taken
+for rich markup (which swallows `[bold]` and raises on a stray `[/]`).
 """
 
 from __future__ import annotations
@@ -14,16 +23,56 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from checks.mappings import KINDS
-from readq.config import REPO_ROOT, Home, home, load_toml
+from readq.config import REPO_ROOT, DataFolderError, Home, home, load_toml
+from warehouse.connection import WarehouseBusy
+
+if TYPE_CHECKING:
+    from pipelines.ingest.registry import DeliveryResult
+
+EXIT_OK = 0  # every file loaded (or was a duplicate)
+EXIT_INTERNAL = 1  # an internal error, or the marts / the snapshot could not be refreshed
+EXIT_REJECTED = 2  # at least one file rejected
+EXIT_UNUSABLE = 3  # the data folder or the warehouse cannot be used (busy, not writable, no warehouse yet)
+EXIT_USAGE = 64  # bad arguments (sysexits.h EX_USAGE)
+
+# Result and delivery statuses; any other status prints in the default colour.
+STATUS_STYLES = {"loaded": "green", "duplicate": "yellow", "rejected": "red", "partly superseded": "cyan",
+                 "superseded": "cyan"}
 
 console = Console()
+err_console = Console(stderr=True)
+
+
+class UsageError(Exception):
+    """Arguments argparse accepts but that cannot work (a missing path, an empty folder, a bad --period)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but its own errors (unknown command, invalid choice, missing argument) exit 64, not 2:
+    2 means "a file was rejected" here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def status_style(status: str | None) -> str:
+    return STATUS_STYLES.get(status or "", "")
+
+
+def _error(text: str) -> None:
+    err_console.print(Text(text, style="red"), soft_wrap=True)
 
 
 def _progress() -> Progress:
@@ -31,11 +80,12 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def _callback(progress: Progress, label: str):
-    task = progress.add_task(label, total=None)
+def _callback(progress: Progress, label: str) -> Callable[[str, int, int], None]:
+    task = progress.add_task(escape(label), total=None)
 
     def update(description: str, completed: int, total: int) -> None:
-        progress.update(task, description=f"{label}: {description}", completed=completed, total=total)
+        # TextColumn renders the description as markup: file names must not be taken for tags
+        progress.update(task, description=escape(f"{label}: {description}"), completed=completed, total=total)
 
     return update
 
@@ -52,8 +102,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     h = home().ensure()
     started = time.perf_counter()
     if _has_data(h):
-        console.print(f"[yellow]{h.root} already holds data; not generating a new demo centre "
-                      "(empty the folder or set READQ_HOME to start over).[/]", soft_wrap=True)
+        console.print(Text(f"{h.root} already holds data; not generating a new demo centre "
+                           "(empty the folder or set READQ_HOME to start over).", style="yellow"), soft_wrap=True)
     else:
         defaults = load_toml("demo.toml").get("defaults", {})
         end_month = args.end_month or defaults.get("end_month", "2026-10")
@@ -61,8 +111,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             summary = generate_demo(h.landing, h.demo_truth, seed=args.seed, customers=args.customers,
                                     months=args.months, end_month=end_month,
                                     progress=_callback(progress, "generate"))
-        console.print(f"generated {len(summary.files)} export files into {h.landing} "
-                      f"({time.perf_counter() - started:.0f} s)")
+        console.print(Text(f"generated {len(summary.files)} export files into {h.landing} "
+                           f"({time.perf_counter() - started:.0f} s)"), soft_wrap=True)
     code = _build(h)
     console.print(f"demo built in {time.perf_counter() - started:.0f} s")
     if code != 0 or args.no_serve:
@@ -81,66 +131,117 @@ def _build(h: Home) -> int:
     table.add_column("result")
     table.add_row("months", f"{len(report.periods)} ({report.periods[0]} .. {report.periods[-1]})"
                   if report.periods else "none waiting in the landing folder")
+    if report.repaired:
+        table.add_row("repaired", Text(f"{', '.join(report.repaired)} (their marts were older than their data)"))
     for step, message in report.failed.items():
-        table.add_row(f"[red]{step}[/]", message)
-    table.add_row("published", report.published or "[red]not published[/]")
+        table.add_row(Text(step, style="red"), Text(message))
+    for r in report.unplaced:
+        table.add_row(Text(r.status, style=status_style(r.status)), Text.assemble(_result_name(r), ": ", r.message))
+    table.add_row("published", Text(report.published) if report.published else Text("not published", style="red"))
     table.add_row("seconds", f"{time.perf_counter() - started:.0f}")
     console.print(table)
-    return 1 if report.failed else 0
+    if report.failed:
+        return EXIT_INTERNAL
+    return EXIT_REJECTED if any(r.status == "rejected" for r in report.unplaced) else EXIT_OK
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     return _build(home().ensure())
 
 
+def _export_paths(args: list[str]) -> list[Path]:
+    """The paths given, each an existing file or a folder holding export files; else a usage error
+    (before the warehouse is touched: a typo must not read as a rejected file)."""
+    from pipelines.ingest.landing import landing_files
+
+    paths = [Path(a) for a in args]
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"no such file or folder: {p}")
+        if p.is_dir() and not landing_files(p):
+            extensions = ", ".join(load_toml("readq.toml")["pipeline"]["extensions"])
+            raise UsageError(f"no export files in the folder {p} (looked for {extensions}, in subfolders too)")
+    return paths
+
+
+def _period(text: str | None) -> str | None:
+    """--period as a month (YYYY-MM) the warehouse accepts, or a usage error saying what is wrong."""
+    if text is None:
+        return None
+    from checks.errors import FileRejected
+    from pipelines.ingest.period import normalize_period
+
+    try:
+        return normalize_period(text)
+    except FileRejected as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _result_name(r: DeliveryResult) -> Text:
+    return Text(r.file + (f" [{r.sheet}]" if r.sheet else ""))
+
+
+def print_results(results: list[DeliveryResult]) -> None:
+    """The per-file table, then each file's message and warnings in full (all user text printed literally)."""
+    table = Table(title="ingest")
+    table.add_column("file", overflow="fold", min_width=24)
+    for col in ("kind", "period", "status"):
+        table.add_column(col)
+    for col in ("read", "loaded", "quarantined"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(_result_name(r), Text(r.kind or ""), Text(r.period or ""),
+                      Text(r.status, style=status_style(r.status)),
+                      str(r.rows_read), str(r.rows_loaded), str(r.rows_quarantined))
+    console.print(table)
+    for r in results:  # messages in full, under the table
+        console.print(Text.assemble((r.status, status_style(r.status)), " ", _result_name(r), ": ", r.message),
+                      soft_wrap=True)
+        for warning in r.warnings:
+            console.print(Text.assemble("  ", ("warning: " + warning, "yellow")), soft_wrap=True)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     import json
 
-    from readq.ingest import ingest_files, refresh
-    from warehouse.connection import WarehouseBusy
-
+    paths = _export_paths(args.paths)
+    period = _period(args.period)
     h = home().ensure()
+
+    from readq.ingest import ingest_files, refresh_months
+
     try:
         with _progress() as progress:
-            results = ingest_files(h, [Path(p) for p in args.paths], kind=args.kind, period=args.period,
-                                   sheet=args.sheet, progress=None if args.json else _callback(progress, "ingest"))
-        touched = {r.period for r in results if r.status in ("loaded", "superseded") and r.period}
-        refreshed = refresh(h, touched) if touched else True
-    except WarehouseBusy as exc:
-        console.print(f"[red]{exc}[/]")
-        return 1
+            results = ingest_files(h, paths, kind=args.kind, period=period, sheet=args.sheet,
+                                   progress=None if args.json else _callback(progress, "ingest"))
+        # always: rebuilds the marts of every month whose data changed (these files' months, and any an
+        # earlier failed or killed run left stale), and publishes when the warehouse changed (rejections
+        # included: the quality page lists them)
+        failures = refresh_months(h)
+    except (WarehouseBusy, DataFolderError):
+        raise  # main says what is wrong: exit 3
     except Exception as exc:  # an internal error, not bad input: say so plainly
-        console.print(f"[red]internal error: {type(exc).__name__}: {exc}[/]")
-        return 1
+        if os.environ.get("READQ_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc}")
+        return EXIT_INTERNAL
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
     else:
-        table = Table(title="ingest")
-        table.add_column("file", overflow="fold", min_width=24)
-        for col in ("kind", "period", "status"):
-            table.add_column(col)
-        for col in ("read", "loaded", "quarantined"):
-            table.add_column(col, justify="right")
-        colours = {"loaded": "green", "superseded": "cyan", "duplicate": "yellow", "rejected": "red"}
-        for r in results:
-            name = r.file + (f" [{r.sheet}]" if r.sheet else "")
-            table.add_row(name, r.kind or "", r.period or "", f"[{colours[r.status]}]{r.status}[/]",
-                          str(r.rows_read), str(r.rows_loaded), str(r.rows_quarantined))
-        console.print(table)
-        for r in results:  # messages in full, under the table
-            name = r.file + (f" [{r.sheet}]" if r.sheet else "")
-            console.print(f"[{colours[r.status]}]{r.status}[/] {name}: {r.message}", soft_wrap=True)
-        if not refreshed:
-            console.print("[red]the marts or the snapshot could not be refreshed; see `readq ui`[/]")
-    if not refreshed:
-        return 1
-    return 2 if any(r.status == "rejected" for r in results) else 0
+        print_results(results)
+    for step, message in failures.items():
+        what = "the dashboards' snapshot" if step == "publish" else f"the marts of {step}"
+        _error(f"{what} could not be built: {message}. The rows that loaded stay loaded; the next "
+               "`readq ingest` or `readq build` finishes the job (details: `readq ui`)")
+    if failures:
+        return EXIT_INTERNAL
+    return EXIT_REJECTED if any(r.status == "rejected" for r in results) else EXIT_OK
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     import json
 
-    from warehouse.connection import WarehouseBusy, connect
+    from warehouse.connection import connect
 
     h = home()
     value = "q.raw_value" if args.unmasked else "coalesce(q.masked_value, q.raw_value)"
@@ -148,26 +249,38 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     if args.file:
         where, params = "where d.file_name = ? or d.delivery_id = ?", [Path(args.file).name, args.file]
     try:
-        with connect(h.warehouse, read_only=True) as conn:
+        with connect(h.warehouse, read_only=True) as conn:  # writes nothing: works in a read-only data folder
             rows = conn.sql(
                 f"""select d.file_name as file, q.sheet, q.source_row as row, q.column_name as column,
                            q.check_name as check, {value} as value, q.stage, q.period, d.status as delivery_status
                     from quarantine.rows q join ops.deliveries d using (delivery_id) {where}
                     order by d.file_name, q.sheet, q.source_row, q.column_name limit {int(args.limit)}""",
                 params=params).pl()
-    except (WarehouseBusy, FileNotFoundError) as exc:
-        console.print(f"[red]{exc}[/]")
-        return 1
-    if args.json:
+    except FileNotFoundError as exc:  # no warehouse yet
+        _error(str(exc))
+        return EXIT_UNUSABLE
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
         print(json.dumps(rows.to_dicts(), ensure_ascii=False, default=str, indent=2))
-        return 0
+        return EXIT_OK
+    if fmt == "csv":  # for a spreadsheet: formulas neutralised, UTF-8 with BOM (checks/exports.py)
+        from checks.exports import csv_bytes
+
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:
+            sys.stdout.write(csv_bytes(rows).decode("utf-8"))
+        else:
+            out.write(csv_bytes(rows))
+            out.flush()
+        return EXIT_OK
     table = Table(title=f"quarantined rows ({rows.height}{'+' if rows.height == args.limit else ''})")
     for col in rows.columns:
         table.add_column(col, overflow="fold")
     for r in rows.iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in r])
+        table.add_row(*[Text("" if v is None else str(v)) for v in r])
     console.print(table)
-    return 0
+    return EXIT_OK
 
 
 def _serve(h: Home, port: int) -> int:
@@ -194,12 +307,21 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ensure_dagster_home(h.dagster_home)
     env = {**os.environ, "READQ_HOME": str(h.root), "DAGSTER_HOME": str(h.dagster_home)}
     dg_bin = Path(sys.executable).with_name("dg")
-    console.print(f"Dagster UI on http://localhost:{args.port} (DAGSTER_HOME={h.dagster_home})")
+    console.print(Text(f"Dagster UI on http://localhost:{args.port} (DAGSTER_HOME={h.dagster_home})"))
     return subprocess.call([str(dg_bin), "dev", "--port", str(args.port)], env=env, cwd=REPO_ROOT)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, not {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="readq", description="Reading-quality warehouse of a meter-reading centre.")
+    p = ArgumentParser(prog="readq", description="Reading-quality warehouse of a meter-reading centre.",
+                       epilog="exit status: 0 all loaded (or duplicates), 1 internal error or refresh failed, "
+                              "2 a file rejected, 3 data folder or warehouse unusable, 64 usage error")
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the demo centre, build every month, start the dashboard")
     demo.add_argument("--seed", type=int, default=20261129, help="generator seed (same seed, same files)")
@@ -211,7 +333,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     b = sub.add_parser("build", help="ingest every month waiting in the landing folder and publish")
     b.set_defaults(func=cmd_build)
-    i = sub.add_parser("ingest", help="load export files now (a table per file: loaded/duplicate/superseded/rejected)")
+    i = sub.add_parser("ingest", help="load export files now (a table per file: loaded/duplicate/rejected)")
     i.add_argument("paths", nargs="+", help="files or folders")
     i.add_argument("--period", help="billing month YYYY-MM, used when neither the columns nor the file name tell")
     i.add_argument("--kind", choices=KINDS, help="input kind, when the headers alone do not tell")
@@ -220,8 +342,11 @@ def parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_ingest)
     q = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     q.add_argument("--file", help="only rows of this file (name or delivery id)")
-    q.add_argument("--limit", type=int, default=200)
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--limit", type=_positive_int, default=200)
+    fmt = q.add_mutually_exclusive_group()
+    fmt.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                     help="csv: for a spreadsheet (UTF-8 with BOM; cells that would run as formulas are quoted)")
+    fmt.add_argument("--json", action="store_true", help="the same as --format json")
     q.add_argument("--unmasked", action="store_true",
                    help="show values as delivered, personal data included (masked by default)")
     q.set_defaults(func=cmd_quarantine)
@@ -235,9 +360,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Run one command; its exit status (see the module docstring)."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or argparse's own usage error (64, see ArgumentParser.error)
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     try:
         return args.func(args)
+    except UsageError as exc:
+        _error(f"readq {args.command}: error: {exc}; see `readq {args.command} --help`")
+        return EXIT_USAGE
+    except (DataFolderError, WarehouseBusy) as exc:
+        _error(str(exc))
+        return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return 130
 

