@@ -31,8 +31,17 @@ so any number can be traced to the line it came from.
 that, its date column (the month most rows carry); else from `YYYY-MM`/`YYYYMM` in the file name; else
 from an explicit `--period`; else the file is rejected. A row stating another month is quarantined.
 
-**Supersession.** A delivery replaces an earlier *loaded* delivery of the same kind, period and scope
-(the values of the kind's scope columns, e.g. the team); the history stays in `ops.deliveries` and `raw`.
+**Supersession by grain.** A delivery covers the values of its kind's grain column that its rows hold
+(e.g. the segments 抄表段 of a readings file). For each grain value of a month the rows in force come from
+the latest delivery holding it: a month delivered as one file per segment is held whole, a corrected
+re-export replaces exactly the segments it holds (rows it drops included), and an earlier delivery is
+`loaded`, `partly superseded` or `superseded` (`ops.delivery_grains` says which of its values still
+stand). Rows without a grain value count as one more value. The history stays in `ops.deliveries`,
+`raw` and `quarantine`.
+
+**Keys.** Within one delivery the kind's key is unique: an exact repeat of a row is dropped and counted
+(`rows_duplicate`, listed in `ops.skipped_rows`); rows sharing a key with different values are all
+quarantined (`duplicate_key`).
 
 **Validation.** Stage 1 casts text to the column type (numbers with thousands separators and
 full-width digits; dates as `2024-01-05`, `2024/1/5`, `20240105`, `2024年1月5日` or Excel serials; codes
@@ -59,8 +68,8 @@ def render() -> str:
         out.append(f"\n## {m.label_zh} — {m.label_en} (`{kind}`)\n")
         out.append(f"- warehouse tables: `raw.{kind}`, `core.{kind}`")
         out.append(f"- key: {', '.join(f'`{k}`' for k in m.key)}")
-        scope = ", ".join(f"`{c}`" for c in m.scope_columns) or "none (one delivery per period)"
-        out.append(f"- supersession scope: {scope}")
+        grain = f"`{m.grain}`" if m.grain else "the whole centre (one delivery per period)"
+        out.append(f"- supersession grain: {grain}")
         out.append(f"- period from: {', '.join(f'`{c}`' for c in m.period_columns)}, then the file name")
         out.append(f"- file-name keywords (a hint only): {', '.join(m.filename_keywords)}\n")
         out.append("| column | type | required | code table | personal | checks | aliases |")

@@ -24,12 +24,18 @@ def normalize_header(text: str) -> str:
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """One canonical column of a kind. A personal column (`personal = true`) leaves the warehouse
+    masked (checks/masking.py) in its `mask` style; which columns are personal is config, not code."""
+
+    MASK_STYLES = ("name", "phone", "address")  # keep the first chars | head and tail digits | the first chars
+
     name: str
     type: str
     aliases: tuple[str, ...]
     required: bool = False
     codes: str | None = None
     personal: bool = False
+    mask: str | None = None  # personal columns: one of MASK_STYLES ("name" unless the mapping says); else None
 
     @property
     def header_zh(self) -> str:
@@ -44,9 +50,14 @@ class KindMapping:
     label_en: str
     filename_keywords: tuple[str, ...]
     key: tuple[str, ...]
-    scope_columns: tuple[str, ...]
+    grain: str | None             # the text column whose values a delivery covers (None: the whole centre)
     period_columns: tuple[str, ...]
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
+
+    @property
+    def row_key(self) -> list[str]:
+        """The key within one month's delivery: the kind's key without the period."""
+        return [c for c in self.key if c != "period"]
 
     @property
     def required(self) -> list[str]:
@@ -73,13 +84,20 @@ def load_mapping(kind: str) -> KindMapping:
     for name, spec in raw["columns"].items():
         if spec["type"] not in TYPES:
             raise ValueError(f"mappings/{kind}.toml: column {name} has unknown type {spec['type']!r}")
+        personal, mask = bool(spec.get("personal", False)), spec.get("mask")
+        if mask is not None and not personal:
+            raise ValueError(f"mappings/{kind}.toml: column {name} has a mask but is not `personal = true`")
+        if personal and (mask := mask or "name") not in ColumnSpec.MASK_STYLES:
+            raise ValueError(f"mappings/{kind}.toml: column {name} has unknown mask {mask!r}; "
+                             f"known: {', '.join(ColumnSpec.MASK_STYLES)}")
         columns[name] = ColumnSpec(
             name=name,
             type=spec["type"],
             aliases=tuple(spec.get("aliases", [])) or (name,),
             required=bool(spec.get("required", False)),
             codes=spec.get("codes"),
-            personal=bool(spec.get("personal", False)),
+            personal=personal,
+            mask=mask,
         )
     return KindMapping(
         kind=kind,
@@ -87,10 +105,18 @@ def load_mapping(kind: str) -> KindMapping:
         label_en=raw.get("label_en", kind),
         filename_keywords=tuple(raw.get("filename_keywords", [])),
         key=tuple(raw.get("key", [])),
-        scope_columns=tuple(raw.get("scope_columns", [])),
+        grain=_grain(kind, raw.get("grain"), columns),
         period_columns=tuple(raw.get("period_columns", [])),
         columns=columns,
     )
+
+
+def _grain(kind: str, grain: str | None, columns: dict[str, ColumnSpec]) -> str | None:
+    if not grain:
+        return None
+    if grain not in columns or columns[grain].type != "str" or columns[grain].codes:
+        raise ValueError(f"mappings/{kind}.toml: grain {grain!r} must be one of its text columns")
+    return grain
 
 
 def all_mappings() -> dict[str, KindMapping]:

@@ -1,4 +1,10 @@
-"""Materialize months in-process with Dagster (the same assets `dg dev` shows), then publish."""
+"""Materialize months in-process with Dagster (the same assets `dg dev` shows), then publish.
+
+`build` takes every month waiting in the landing folder plus every month whose marts are older than
+its data (a load that committed, then its marts failed or were killed: repaired here), and
+publishes when the warehouse changed since the last snapshot. Landing files whose month cannot be
+told, or falls outside the accepted months, are offered to the ingest directly, which rejects and
+records them with the reason (they are never silently left behind)."""
 
 from __future__ import annotations
 
@@ -9,13 +15,18 @@ from pathlib import Path
 
 import dagster as dg
 
+from checks.periods import accepted_months
 from pipelines.defs.ingest.assets import ingest_month
-from pipelines.defs.kpis.assets import kpi_team_month
+from pipelines.defs.marts.assets import MART_ASSETS
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.resources import build_resources
-from pipelines.ingest.landing import pending_periods
+from pipelines.ingest.batch import ingest_and_archive
+from pipelines.ingest.landing import landing_files, period_of_file
+from pipelines.ingest.registry import DeliveryResult
 from pipelines.partitions import partition_of
 from readq.config import Home
+from warehouse.connection import connect
+from warehouse.marts import stale_months, unpublished
 
 
 @dataclass
@@ -23,6 +34,8 @@ class BuildReport:
     periods: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     published: str | None = None
+    repaired: list[str] = field(default_factory=list)     # months rebuilt because their marts were stale
+    unplaced: list[DeliveryResult] = field(default_factory=list)  # landing files of no accepted month (rejected)
 
 
 # In-process runs log to the console at WARNING: the CLI shows progress bars, the UI the details.
@@ -51,35 +64,76 @@ def instance_for(data_home: Home) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def build(data_home: Home, periods: list[str] | None = None,
-          progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
-    """Ingest and compute every month waiting in the landing folder (or `periods`), then publish."""
-    data_home.ensure()
-    periods = sorted(periods if periods is not None else pending_periods(data_home.landing))
+def _in_range(period: str) -> bool:
+    first, last = accepted_months()
+    return first <= period <= last
+
+
+def warehouse_state(data_home: Home) -> tuple[list[str], bool]:
+    """(months whose marts are older than their data, whether a snapshot is due); nothing for a new folder."""
+    if not data_home.warehouse.exists():
+        return [], True
+    with connect(data_home.warehouse) as conn:
+        return stale_months(conn), unpublished(conn)
+
+
+def build_months(data_home: Home, periods: list[str], *, with_ingest: bool,
+                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, str]:
+    """Materialize each month (the ingest of its landing files, if `with_ingest`, and every mart) through
+    Dagster; {month: failure message} for the months that failed."""
     resources = build_resources(data_home)
     instance = instance_for(data_home)
-    report = BuildReport(periods=periods)
+    assets = [ingest_month, *MART_ASSETS] if with_ingest else MART_ASSETS
+    failed = {}
     for i, period in enumerate(periods):
         if progress:
             progress(f"month {period}", i, len(periods))
-        result = dg.materialize([ingest_month, kpi_team_month], partition_key=partition_of(period),
-                                resources=resources, instance=instance, raise_on_error=False,
-                                tags={"readq/trigger": "cli"}, run_config=QUIET)
+        result = dg.materialize(assets, partition_key=partition_of(period), resources=resources, instance=instance,
+                                raise_on_error=False, tags={"readq/trigger": "cli"}, run_config=QUIET)
         if not result.success:
-            report.failed[period] = _failure_message(result)
+            failed[period] = _failure_message(result)
+    return failed
+
+
+def publish_snapshot(data_home: Home) -> str | None:
+    """Publish the dashboards' snapshot through Dagster; the failure message, or None."""
+    result = dg.materialize([published_warehouse], resources=build_resources(data_home),
+                            instance=instance_for(data_home), raise_on_error=False, run_config=QUIET)
+    return None if result.success else _failure_message(result)
+
+
+def build(data_home: Home, periods: list[str] | None = None,
+          progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+    """Ingest and compute every month waiting in the landing folder (or `periods`) and every stale
+    month, then publish."""
+    data_home.ensure()
+    files = {path: period_of_file(path) for path in landing_files(data_home.landing)}
+    unplaced = [path for path, period in files.items() if period is None or not _in_range(period)]
+    stale, _ = warehouse_state(data_home)
+    stale = [p for p in stale if _in_range(p)]
+    waiting = {p for p in files.values() if p is not None and _in_range(p)}
+    chosen = sorted(set(periods) if periods is not None else waiting | set(stale))
+    report = BuildReport(periods=chosen, repaired=[p for p in chosen if p in stale and p not in waiting])
+    if unplaced:
+        with connect(data_home.warehouse) as conn:
+            report.unplaced = ingest_and_archive(conn, unplaced, landing=data_home.landing, archive=data_home.archive)
+    report.failed = build_months(data_home, chosen, with_ingest=True, progress=progress)
     if progress:
-        progress("publish", len(periods), len(periods))
-    result = dg.materialize([published_warehouse], resources=resources, instance=instance, raise_on_error=False,
-                            run_config=QUIET)
-    if result.success:
+        progress("publish", len(chosen), len(chosen))
+    if (failure := publish_snapshot(data_home)) is None:
         report.published = str(data_home.published)
     else:
-        report.failed["publish"] = _failure_message(result)
+        report.failed["publish"] = failure
     return report
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """What went wrong, in the words of the error that caused it (not Dagster's wrapper)."""
     for event in result.all_events:
-        if event.is_failure and event.step_failure_data is not None:
-            return event.step_failure_data.error.message.strip() if event.step_failure_data.error else "failed"
+        if event.is_failure and event.step_failure_data is not None and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip()
+            return message if message.startswith(error.cls_name or "\0") else f"{error.cls_name}: {message}"
     return "failed"

@@ -38,7 +38,8 @@ EXPECTED: dict[str, Expect] = {
                                         "this_read (本次示数 / 本月示数 / this_read)"),
     "07_extra_columns_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0,
                                                 message="extra columns kept in raw: 备注, 经度"),
-    "08_duplicate_rows_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 1),
+    "08_duplicate_rows_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0, 1,
+                                                 "1 exact repeat(s) of other rows dropped"),
     "10a_original_抄表明细_2024-03_城南.csv": Expect("loaded", "readings", 3, 0),
     "11_truncated_last_line_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 1),
     "12_empty_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0, message="the file is empty"),
@@ -65,6 +66,39 @@ EXPECTED: dict[str, Expect] = {
     "31_invalid_bytes_抄表明细_2024-03.csv": Expect("rejected", None, 0, 0,
                                                 message="cannot decode the file as UTF-8 or GBK/GB18030"),
     "32_cast_and_check_failures_抄表明细_2024-03.csv": Expect("loaded", "readings", 998, 2),
+    # issue 7
+    "33_glob_chars_抄表明细_2024-03[1].csv": Expect("loaded", "readings", 3, 0),  # not the 2 rows of ...-031.csv
+    "33_glob_chars_抄表明细_2024-031.csv": Expect("loaded", "readings", 2, 0),
+    "34_blank_and_totals_rows_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0, 3,
+                                                       "3 skipped (title/blank/totals)"),
+    "35_non_finite_numbers_抄表明细_2024-03.csv": Expect("loaded", "readings", 2, 5),
+    "36_gbk_after_ascii_head_抄表明细_2024-03.csv": Expect("loaded", "readings", 1323, 0),
+    "37_utf16_unicode_text_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="the file is not CSV text: it is UTF-16 text (what Excel saves as \"Unicode "
+                                        "Text\", tab-separated), which is not read: open it in Excel and save it as "
+                                        "\"CSV UTF-8 (Comma delimited)\""),
+    "38_workbook_renamed_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="it is a ZIP archive, most likely an Excel workbook (XLSX) renamed to .csv: "
+                                        "rename it to .xlsx"),
+    "39_legacy_workbook_renamed_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="it is an Excel 97-2003 workbook (XLS) renamed to .csv: rename it to .xls"),
+    "40_nul_bytes_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="the file is not CSV text: it holds NUL bytes (the first at byte offset 8)"),
+    "41_not_utf8_nor_gbk_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="cannot decode the file as UTF-8 or GBK/GB18030: it is not UTF-8 (invalid "
+                                        "bytes 80 on line 5, byte offset 488) and not GBK/GB18030 either (invalid "
+                                        "bytes b7 on line 1, byte offset 40); it reads as UTF-8 up to line 5"),
+    "42_10000_columns_抄表明细_2024-03.csv": Expect(
+        "rejected", None, 0, 0, message="the header (line 1) has 10,000 columns, more than the 1,000 a delivery may "
+                                        "have ([ingest] max_columns in config/readq.toml)"),
+    "43_1001_columns_sheet_抄表明细_2024-03.xlsx": Expect(
+        "rejected", None, 0, 0, message="sheet '抄表明细' has 1,001 columns, more than the 1,000"),
+    "44_cr_only_line_ends_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0, 2),
+    "45_long_line_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 1),
+    "46_merged_cells_抄表明细_2024-03.xlsx": Expect("loaded", "readings", 3, 0),
+    "47_hidden_sheet_抄表明细_2024-03.xlsx": Expect("loaded", "readings", 3, 0,
+                                                message="sheet '抄表明细' was hidden in the workbook"),
+    "48_merged_cells_legacy_抄表明细_2024-03.xls": Expect("loaded", "readings", 3, 0),
 }
 
 
@@ -108,7 +142,7 @@ def test_quarantine_reasons_name_row_column_check_and_raw_value(con: duckdb.Duck
                  "28_rows_wider_than_header_抄表明细_2024-03.csv", "29_row_of_other_month_抄表明细_2024-03.csv",
                  "24_复核差错记录_2024-03.xlsx", "25_抄表派工_2024-03.csv"):
         ingest(con, name)
-    assert quarantine(con, "08_duplicate_rows_抄表明细_2024-03.csv") == [(4, None, "duplicate_row", None)]
+    assert quarantine(con, "08_duplicate_rows_抄表明细_2024-03.csv") == []  # an exact repeat: dropped, not quarantined
     assert quarantine(con, "11_truncated_last_line_抄表明细_2024-03.csv") == [
         (5, None, "unparseable_line", '2024-03,城东,0101,5,张三,3100000004,"王四')]
     assert quarantine(con, "14_wrong_types_抄表明细_2024-03.csv") == [
@@ -118,7 +152,6 @@ def test_quarantine_reasons_name_row_column_check_and_raw_value(con: duckdb.Duck
         (2, "this_read", "greater_than_or_equal_to(0)", "-150.0"), (3, "this_read", "not_nullable", None)]
     assert quarantine(con, "28_rows_wider_than_header_抄表明细_2024-03.csv")[0][:3] == (5, None, "too_many_fields")
     messages = dict(con.execute("select check_name, message from quarantine.rows").fetchall())
-    assert messages["duplicate_row"] == "exact repeat of row 3"
     assert messages["unparseable_line"] == "unparseable line (a quoted value is not closed)"
     assert messages["too_many_fields"] == "17 fields where the header has 15"
     assert messages["cast:float"] == "this_read failed cast:float (value abc)"
@@ -160,7 +193,9 @@ def test_same_file_twice_is_a_no_op(con: duckdb.DuckDBPyConnection) -> None:
 def test_corrected_redelivery_supersedes_and_keeps_history(con: duckdb.DuckDBPyConnection) -> None:
     [first] = ingest(con, "10a_original_抄表明细_2024-03_城南.csv")
     [second] = ingest(con, "10b_corrected_抄表明细_2024-03_城南.csv")
-    assert second.status == "superseded" and second.supersedes == [first.delivery_id]
+    assert second.status == "loaded" and second.supersedes == [first.delivery_id]
+    assert f"replaces 抄表段编号 0101 of 10a_original_抄表明细_2024-03_城南.csv ({first.delivery_id}, now superseded)" \
+        in second.message
     assert con.execute("select status, superseded_by from ops.deliveries where delivery_id = ?",
                        [first.delivery_id]).fetchall() == [("superseded", second.delivery_id)]
     assert con.execute("select read_status from core.readings where meter_no = 'M0003'").fetchall() == [("READ",)]
@@ -228,3 +263,115 @@ def test_rejected_files_are_listed_under_the_month_their_name_states(con: duckdb
         ("13_header_only_抄表明细_2024-03.csv", "rejected", "2024-03"),
         ("22_no_period_抄表明细.csv", "rejected", None),
     ]
+
+
+# ---------------------------------------------------------------- issue 7 ---------------------------
+
+def test_a_name_with_glob_characters_loads_only_its_own_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's read_csv takes its path as a pattern: `…2024-03[1].csv` would read `…2024-031.csv`."""
+    ingest(con, "33_glob_chars_抄表明细_2024-03[1].csv")
+    ingest(con, "33_glob_chars_抄表明细_2024-031.csv")
+    rows = con.execute("select d.file_name, count(*), min(r.meter_no), max(r.meter_no) from raw.readings r "
+                       "join ops.deliveries d using (delivery_id) group by 1 order by 1").fetchall()
+    assert rows == [("33_glob_chars_抄表明细_2024-031.csv", 2, "M0001", "M0002"),
+                    ("33_glob_chars_抄表明细_2024-03[1].csv", 3, "M0001", "M0003")]
+
+
+def test_blank_and_totals_rows_are_judged_by_the_whole_row(con: duckdb.DuckDBPyConnection) -> None:
+    """A blank first cell does not make a row blank, a name like 合计五金店 or Total 加油站 does not
+    make it a totals row; a totals row (also a subtotal naming its team) has no meter or customer."""
+    name = "34_blank_and_totals_rows_抄表明细_2024-03.csv"
+    ingest(con, name)
+    assert con.execute("select customer_no, customer_name from core.readings order by 1").fetchall() == [
+        ("3100000001", None), ("3100000002", "合计五金店"), ("3100000003", "Total 加油站")]
+    assert con.execute("select source_row, reason from ops.skipped_rows order by 1").fetchall() == [
+        (5, "totals row"), (6, "blank row"), (7, "totals row")]
+
+
+def test_non_finite_numbers_are_cast_failures_and_never_reach_core(con: duckdb.DuckDBPyConnection) -> None:
+    name = "35_non_finite_numbers_抄表明细_2024-03.csv"
+    ingest(con, name)
+    assert quarantine(con, name) == [
+        (2, "this_read", "cast:float", "inf"), (3, "this_read", "cast:float", "NaN"),
+        (4, "last_read", "cast:float", "-inf"), (5, "kwh", "cast:float", "1e400"),
+        (6, "kwh", "cast:float", "nan"), (6, "multiplier", "cast:float", "Infinity")]
+    assert con.execute("select meter_no, kwh from core.readings order by 1").fetchall() == [
+        ("M3505", None), ("M3506", 50.0)]  # a blank kWh stays missing
+    assert con.execute("select count(*) from core.readings where not (isfinite(last_read) and isfinite(this_read) "
+                       "and coalesce(isfinite(kwh), true) and coalesce(isfinite(multiplier), true))"
+                       ).fetchall() == [(0,)]
+
+
+def test_a_gbk_file_with_an_ascii_head_is_read_as_gbk(con: duckdb.DuckDBPyConnection) -> None:
+    name = "36_gbk_after_ascii_head_抄表明细_2024-03.csv"
+    ingest(con, name)
+    assert con.execute("select encoding from ops.deliveries").fetchall() == [("gb18030",)]
+    assert con.execute("select source_row, team, reader, read_status, read_mode from core.readings "
+                       "where team <> 'East' order by 1").fetchall() == [
+        (1322, "城东", "张三", "READ", "HANDHELD"), (1323, "城东", "张三", "READ", "HANDHELD"),
+        (1324, "城东", "张三", "READ", "HANDHELD")]
+
+
+def test_cr_only_line_ends_keep_their_line_numbers(con: duckdb.DuckDBPyConnection) -> None:
+    ingest(con, "44_cr_only_line_ends_抄表明细_2024-03.csv")
+    assert con.execute("select meter_no, source_row, reader from core.readings order by 1").fetchall() == [
+        ("M0001", 3, "张三"), ("M0002", 4, "张三"), ("M0003", 6, "张三")]
+    assert con.execute("select source_row, reason from ops.skipped_rows order by 1").fetchall() == [
+        (1, "title row"), (5, "blank row")]
+    assert con.execute("select count(*) from raw.readings where upload_time like '%\r%' or read_date like '%\r%'"
+                       ).fetchall() == [(0,)]
+
+
+def test_a_long_rejected_line_is_kept_whole(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB keeps 10,000 characters of a rejected line; quarantine.rows keeps all of it."""
+    name = "45_long_line_抄表明细_2024-03.csv"
+    ingest(con, name)
+    line = (CORPUS / name).read_text(encoding="utf-8").splitlines()[4]
+    assert len(line) > 20_000
+    assert quarantine(con, name) == [(5, None, "too_many_fields", line)]
+
+
+@pytest.mark.parametrize("name", ["46_merged_cells_抄表明细_2024-03.xlsx",
+                                  "48_merged_cells_legacy_抄表明细_2024-03.xls"])
+def test_merged_cells_take_the_value_of_their_first_cell(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    ingest(con, name)
+    assert con.execute("select meter_no, period, team, segment_no, plan_day, reader, last_read, this_read "
+                       "from core.readings order by 1").fetchall() == [
+        ("M0001", "2024-03", "城东", "0101", 5, "张三", 100.0, 150.0),
+        ("M0002", "2024-03", "城东", "0101", 5, "张三", 2000.0, 2100.0),
+        ("M0003", "2024-03", "城东", "0101", 5, "张三", 70.0, 70.0)]
+
+
+def test_merged_header_cells_are_left_to_the_two_row_header(con: duckdb.DuckDBPyConnection, tmp_path) -> None:
+    """Only merged ranges of data rows are filled: a header cell merged down over the sub-header row
+    (Excel's usual two-row header) must not turn that row into data."""
+    import xlsxwriter
+
+    from tests.corpus.make_corpus import HEADER, ROWS
+
+    path = tmp_path / "抄表明细_2024-03_城东.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet("抄表明细")
+    for j, name in enumerate(HEADER):
+        if j in (8, 9):
+            ws.write(1, j, name)
+        else:
+            ws.merge_range(0, j, 1, j, name)
+    ws.merge_range(0, 8, 0, 9, "示数")
+    for i, r in enumerate(ROWS):
+        ws.write_row(2 + i, 0, r)
+    book.close()
+    [res] = ingest(con, str(path))
+    assert (res.status, res.rows_loaded, res.rows_skipped) == ("loaded", 3, 0), res.message
+    assert con.execute("select last_read, this_read from core.readings order by meter_no").fetchall() == [
+        (100.0, 150.0), (2000.0, 2100.0), (70.0, 70.0)]
+
+
+def test_a_line_far_wider_than_any_table_rejects_the_file(con: duckdb.DuckDBPyConnection, tmp_path) -> None:
+    path = tmp_path / "抄表明细_2024-03_城东.csv"
+    path.write_text((CORPUS / "01_gbk_抄表明细_2024-03_城东.csv").read_bytes().decode("gbk") + "1," * 1499 + "1\n",
+                    encoding="utf-8")
+    [res] = ingest(con, str(path))
+    assert res.status == "rejected"
+    assert res.message.startswith("line 5 has 1,500 columns, more than the 1,000 a delivery may have ([ingest] "
+                                  "max_columns in config/readq.toml)")

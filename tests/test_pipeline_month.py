@@ -11,7 +11,7 @@ import pytest
 import xlsxwriter
 
 from pipelines.defs.ingest.assets import ingest_month
-from pipelines.defs.kpis.assets import kpi_team_month
+from pipelines.defs.marts.assets import MART_ASSETS
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.resources import build_resources
 from readq.config import Home
@@ -54,7 +54,7 @@ def write_month(landing, with_findings: bool = True) -> None:
 
 
 def materialize_month(h: Home, partition: str = "2024-03-01") -> dg.ExecuteInProcessResult:
-    return dg.materialize([ingest_month, kpi_team_month], partition_key=partition,
+    return dg.materialize([ingest_month, *MART_ASSETS], partition_key=partition,
                           resources=build_resources(h), raise_on_error=False)
 
 
@@ -91,7 +91,7 @@ def test_every_row_is_loaded_or_quarantined(data_home: Home) -> None:
     evaluations = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
     assert evaluations["readings"].passed and evaluations["review_findings"].passed
     per_delivery = evaluations["readings"].metadata["per_delivery"].value
-    assert "| 抄表明细_2024-03_城西.xlsx | 抄表明细 | 3 | 2 (2) | 1 (1) | ✓ |" in per_delivery
+    assert "| 抄表明细_2024-03_城西.xlsx | 抄表明细 | loaded | 3 | 2 | 2 (2) | 1 (1) | ✓ |" in per_delivery
     # the raw asset lists this run's files with where each one's time went
     raw = next(m for m in result.asset_materializations_for_node("ingest_month")
                if m.asset_key.path == ["raw", "readings"])
@@ -185,7 +185,7 @@ def test_the_balance_check_fails_and_blocks_the_marts_when_rows_go_missing(data_
     result = materialize_month(data_home)
     evaluations = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
     assert not evaluations["readings"].passed
-    assert "| 抄表明细_2024-03_城东.csv |  | 6 | 6 (5) | 0 (0) | ✗ |" in evaluations["readings"].metadata[
+    assert "| 抄表明细_2024-03_城东.csv |  | loaded | 6 | 6 | 6 (5) | 0 (0) | ✗ |" in evaluations["readings"].metadata[
         "per_delivery"].value
     assert not result.success                                   # blocking: the KPI mart was not rebuilt
     assert result.asset_materializations_for_node("marts__kpi_team_month") == []

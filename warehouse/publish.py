@@ -16,7 +16,7 @@ import duckdb
 
 PUBLISHED = {
     "marts": None,                      # every table
-    "ops": ("deliveries", "skipped_rows", "config_versions"),
+    "ops": ("deliveries", "delivery_grains", "skipped_rows", "config_versions", "mart_builds"),
     "quarantine": ("rows",),
 }
 # Columns that never leave the warehouse (personal data as delivered; views get the masked form).
@@ -37,6 +37,9 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
     for leftover in (staging, staging.with_name(staging.name + ".wal")):
         leftover.unlink(missing_ok=True)
     tables: dict[str, int] = {}
+    # the state this snapshot holds: recorded once it is in place, so `marts.unpublished` can tell
+    state = conn.execute("""select greatest((select coalesce(max(seq), 0) from ops.deliveries),
+                                            (select coalesce(max(seq), 0) from ops.mart_builds))""").fetchall()[0][0]
     conn.execute("attach ? as snapshot", [str(staging)])
     try:
         for schema, names in PUBLISHED.items():
@@ -55,4 +58,5 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
     finally:
         conn.execute("detach snapshot")
     os.replace(staging, target)
+    conn.execute("insert into ops.publishes values (?, now(), ?)", [state, str(target)])
     return PublishResult(path=target, tables=tables, size_bytes=target.stat().st_size)

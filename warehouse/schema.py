@@ -11,6 +11,13 @@ from checks.mappings import KINDS, load_mapping
 from warehouse.sql import load_sql
 
 LINEAGE = "delivery_id VARCHAR NOT NULL, sheet VARCHAR, source_row INTEGER NOT NULL"
+# Bumped when a table of sql/schema.sql changes shape; a warehouse of another version is refused
+# with a message rather than half-working. 2: supersession by grain (ops.delivery_grains), mart builds.
+SCHEMA_VERSION = 2
+
+
+class WarehouseOutdated(RuntimeError):
+    """The warehouse file was created by an earlier readq whose tables have another shape."""
 
 
 def raw_ddl(kind: str) -> str:
@@ -26,8 +33,30 @@ def core_ddl(kind: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS core.{kind} (period VARCHAR NOT NULL, {cols}, {LINEAGE})"
 
 
+def _existing_version(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version of the warehouse open on `conn`; None if it holds no warehouse yet."""
+    tables = {r[0] for r in conn.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'ops'"
+    ).fetchall()}
+    if "deliveries" not in tables:
+        return None
+    if "schema_info" not in tables:
+        return 1
+    found = conn.execute("select max(version) from ops.schema_info").fetchall()[0][0]
+    return 1 if found is None else int(found)
+
+
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    version = _existing_version(conn)
+    if version is not None and version != SCHEMA_VERSION:
+        path = conn.execute("select path from duckdb_databases() where database_name = current_database()"
+                            ).fetchall()[0][0]
+        raise WarehouseOutdated(
+            f"the warehouse {path} has schema version {version}, this readq needs {SCHEMA_VERSION}: move that file "
+            "aside (or delete it), put the archived exports back into the landing folder and run `readq build`")
     conn.execute(load_sql("schema"))
+    if version is None:
+        conn.execute("insert into ops.schema_info values (?)", [SCHEMA_VERSION])
     for kind in KINDS:
         conn.execute(raw_ddl(kind))
         conn.execute(core_ddl(kind))

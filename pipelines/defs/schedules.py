@@ -3,9 +3,9 @@
 import dagster as dg
 
 from pipelines.defs.ingest.assets import ingest_month
-from pipelines.defs.kpis.assets import kpi_team_month
+from pipelines.defs.marts.assets import MART_ASSETS
 
-month_job = dg.define_asset_job("month_job", selection=[ingest_month, kpi_team_month],
+month_job = dg.define_asset_job("month_job", selection=[ingest_month, *MART_ASSETS],
                                 description="Ingest the month's exports and rebuild its marts.")
 
 monthly_schedule = dg.build_schedule_from_partitioned_job(month_job, day_of_month=5, hour_of_day=6)

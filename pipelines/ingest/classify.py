@@ -60,7 +60,7 @@ def classify(headers: list[str], file_name: str, kind: str | None = None) -> Hea
         return best
     mapping = mappings[best.kind]
     missing = _aliases_tried(mapping, best.missing_required)
-    if len(best.missing_required) * 2 > len(mapping.required):
+    if len(best.missing_required) * 2 >= len(mapping.required):  # half or more missing: not that kind at all
         known = ", ".join(f"{m.label_zh} ({k})" for k, m in mappings.items())
         raise FileRejected(f"not an export of a kind we know ({known}); the closest is {mapping.label_zh}, "
                            f"which would need: {missing}")

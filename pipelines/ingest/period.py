@@ -15,6 +15,7 @@ from checks.periods import check_period
 from checks.values import install_macros
 from pipelines.ingest.worktable import WorkTable
 
+ANY_YEAR_MONTH = re.compile(r"^(\d{4})[-/.年]?(0?[1-9]|1[0-2])月?$")
 FILENAME_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.年]?(0[1-9]|1[0-2])(?:月)?(?!\d)")
 
 
@@ -29,15 +30,17 @@ def normalize_period(text: str) -> str:
     with duckdb.connect() as conn:
         install_macros(conn, {})
         value = conn.execute("select rq_period(rq_clean(?))", [text]).fetchall()[0][0]
+    if value is None and (m := ANY_YEAR_MONTH.match(text.strip())):  # a month, of an implausible year
+        value = f"{m.group(1)}-{int(m.group(2)):02d}"
     if value is None:
         raise FileRejected(f"--period {text!r} is not a month; write it as YYYY-MM")
     return check_period(value, "given with --period")
 
 
-def period_from_columns(conn: duckdb.DuckDBPyConnection, work: WorkTable, mapping: KindMapping,
-                        present: set[str]) -> str | None:
-    """The month most of a delivery's rows carry in the first period-bearing column the file has:
-    its 电费年月, else the month of its reading date."""
+def period_and_column(conn: duckdb.DuckDBPyConnection, work: WorkTable, mapping: KindMapping,
+                      present: set[str]) -> tuple[str, str] | None:
+    """(month, column) for the month most of a delivery's rows carry in the first period-bearing column
+    the file has: its 电费年月, else the month of its reading date."""
     for column in mapping.period_columns:
         if column not in present:
             continue
@@ -46,14 +49,21 @@ def period_from_columns(conn: duckdb.DuckDBPyConnection, work: WorkTable, mappin
         found = conn.execute(f"select m from (select {month} as m from {work.rows([column])}) where m is not null "
                              "group by m order by count(*) desc, m limit 1").fetchall()
         if found:
-            return found[0][0]
+            return found[0][0], column
     return None
+
+
+def period_from_columns(conn: duckdb.DuckDBPyConnection, work: WorkTable, mapping: KindMapping,
+                        present: set[str]) -> str | None:
+    """The month a delivery's columns state (see `period_and_column`), or None."""
+    found = period_and_column(conn, work, mapping, present)
+    return found[0] if found else None
 
 
 def decide_period(file_name: str, explicit: str | None) -> tuple[str, str]:
     """(period, where it came from) for a file whose columns do not say."""
     if (p := period_from_file_name(file_name)) is not None:
-        return p, "file_name"
+        return check_period(p, "from the file name"), "file_name"
     if explicit is not None:
         return normalize_period(explicit), "explicit"
     raise FileRejected(

@@ -20,14 +20,15 @@ class DeliveryResult:
     sheet: str | None = None
     kind: str | None = None
     period: str | None = None
-    status: str = "rejected"        # loaded | superseded (loaded, replacing an earlier delivery) | duplicate | rejected
+    status: str = "rejected"        # loaded | duplicate (delivered before: nothing changed) | rejected
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_skipped: int = 0
     message: str = ""
     delivery_id: str | None = None
-    supersedes: list[str] = field(default_factory=list)
+    supersedes: list[str] = field(default_factory=list)     # earlier deliveries it replaced (some or all rows of)
+    replaced: list[dict] = field(default_factory=list)      # per earlier delivery: its values replaced, its status now
     warnings: list[str] = field(default_factory=list)        # loaded, but the user should look (shown by readq ingest)
     seconds: dict[str, float] = field(default_factory=dict)  # where the load's time went: read, check, write
 
@@ -58,17 +59,24 @@ def registry_status(conn: duckdb.DuckDBPyConnection, delivery_id: str) -> str | 
     return rows[0][0] if rows else None
 
 
+def next_seq(conn: duckdb.DuckDBPyConnection) -> int:
+    """The next number in the order of changes to the warehouse (deliveries, mart builds, publishes)."""
+    return int(conn.execute("select nextval('ops.change_seq')").fetchall()[0][0])
+
+
 def record(conn: duckdb.DuckDBPyConnection, res: DeliveryResult, *, path: Path, sha: str, size: int,
-            version: str, encoding: str | None = None, period_source: str | None = None,
-            scope: str | None = None, unmapped: list[str] | None = None) -> None:
+           version: str, encoding: str | None = None, period_source: str | None = None, grain: str | None = None,
+           scope: str | None = None, replaces: str | None = None, unmapped: list[str] | None = None) -> int:
+    """Record a delivery (a rejected one replaces its earlier rejection); its seq."""
     conn.execute("delete from ops.deliveries where delivery_id = ? and status = 'rejected'", [res.delivery_id])
+    seq = next_seq(conn)
     conn.execute(
         """insert into ops.deliveries (delivery_id, file_name, source_path, sha256, size_bytes, sheet, kind,
-               period, period_source, scope, encoding, status, rows_read, rows_loaded, rows_quarantined,
-               rows_skipped, unmapped_columns, message, config_version, received_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               period, period_source, grain, scope, encoding, status, replaces, rows_read, rows_loaded,
+               rows_quarantined, rows_skipped, unmapped_columns, message, config_version, received_at, seq)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [res.delivery_id, path.name, str(path), sha, size, res.sheet, res.kind, res.period, period_source,
-         scope, encoding, "loaded" if res.status == "superseded" else res.status, res.rows_read,
-         res.rows_loaded, res.rows_quarantined, res.rows_skipped, unmapped or [], res.message, version,
-         datetime.now()],
+         grain, scope, encoding, res.status, replaces, res.rows_read, res.rows_loaded, res.rows_quarantined,
+         res.rows_skipped, unmapped or [], res.message, version, datetime.now(), seq],
     )
+    return seq

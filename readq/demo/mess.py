@@ -26,7 +26,7 @@ import polars as pl
 
 from checks.mappings import code_tables
 from checks.values import MISSING_MARKERS
-from readq.demo.settings import EXPORT_HARMLESS, EXPORT_QUARANTINED, Codes, rng_for
+from readq.demo.settings import EXPORT_QUARANTINED, Codes, rng_for
 
 _S_MESS = 400
 
@@ -37,8 +37,8 @@ RATE_KEYS: dict[str, str] = {
     "EXPORT_FULLWIDTH_DIGITS": "fullwidth_rate", "EXPORT_THOUSANDS_SEPARATOR": "thousands_rate",
     "EXPORT_DATE_FORMAT": "date_format_rate",
 }
-ROW_KINDS: tuple[str, ...] = tuple(k for k in EXPORT_QUARANTINED + EXPORT_HARMLESS if k in RATE_KEYS)
-LOST: tuple[str, ...] = tuple(k for k in EXPORT_QUARANTINED if k != "EXPORT_DUPLICATE_ROW")  # reading quarantined
+ROW_KINDS: tuple[str, ...] = tuple(RATE_KEYS)   # the order of the draw: keep it, or every demo file changes
+LOST: tuple[str, ...] = EXPORT_QUARANTINED      # the reading's row is quarantined
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 IDENT = ["period", "team", "reader", "segment_no", "customer_no", "meter_no", "read_mode"]
 TRUTH_SCHEMA: dict[str, pl.DataType] = {

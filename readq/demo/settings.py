@@ -30,12 +30,11 @@ FAULTS: tuple[str, ...] = ("THEFT", "STUCK", "REVERSING")        # sustained; in
 SEGMENT_PROBLEMS: tuple[str, ...] = ("OFF_PLAN_DAY", "LATE_UPLOAD")
 BENIGN_EVENTS: tuple[str, ...] = ("ROLLOVER", "METER_CHANGE", "VACANT")
 # Export mess ([mess], readq.demo.mess): rows the pipeline quarantines, harmless variants it
-# normalises and loads, and lines it skips (title lines, empty rows, the totals row).
-EXPORT_QUARANTINED: tuple[str, ...] = (
-    "EXPORT_BLANK_REGISTER", "EXPORT_BAD_NUMBER", "EXPORT_UNKNOWN_STATUS", "EXPORT_DUPLICATE_ROW",
-)
+# normalises and loads, and lines it skips (title lines, empty rows, the totals row, and an exact
+# repeat of a row, which is dropped and counted).
+EXPORT_QUARANTINED: tuple[str, ...] = ("EXPORT_BLANK_REGISTER", "EXPORT_BAD_NUMBER", "EXPORT_UNKNOWN_STATUS")
 EXPORT_HARMLESS: tuple[str, ...] = ("EXPORT_FULLWIDTH_DIGITS", "EXPORT_THOUSANDS_SEPARATOR", "EXPORT_DATE_FORMAT")
-EXPORT_SKIPPED: tuple[str, ...] = ("EXPORT_TITLE_ROW", "EXPORT_BLANK_ROW", "EXPORT_TOTALS_ROW")
+EXPORT_SKIPPED: tuple[str, ...] = ("EXPORT_TITLE_ROW", "EXPORT_BLANK_ROW", "EXPORT_TOTALS_ROW", "EXPORT_DUPLICATE_ROW")
 EXPORT_PROBLEMS: tuple[str, ...] = EXPORT_QUARANTINED + EXPORT_HARMLESS + EXPORT_SKIPPED
 ALL_PROBLEMS: tuple[str, ...] = READING_PROBLEMS + FAULTS + SEGMENT_PROBLEMS + BENIGN_EVENTS + EXPORT_PROBLEMS
 

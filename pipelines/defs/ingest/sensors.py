@@ -2,12 +2,14 @@
 
 The cursor holds the whole seen-map {file: mtime} (not just the latest files), so a file is
 requested once per version; run keys are `<file>:<mtime>`. Files whose month cannot be told
-are logged and left for `readq ingest --period` (which records the rejection)."""
+are logged and left for `readq ingest --period` (which records the rejection); so are files of a
+month outside the accepted ones (`readq build` records their rejection)."""
 
 import json
 
 import dagster as dg
 
+from checks.periods import accepted_months
 from pipelines.defs.resources import ReadqHome
 from pipelines.defs.schedules import month_job
 from pipelines.ingest.landing import landing_files, period_of_file
@@ -28,6 +30,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, readq_home: ReadqHome) -
         period = period_of_file(path)
         if period is None:
             context.log.warning(f"{name}: cannot tell its billing month; run `readq ingest {name} --period YYYY-MM`")
+            continue
+        first, last = accepted_months()
+        if not first <= period <= last:
+            context.log.warning(f"{name}: its billing month {period} is outside the accepted months ({first} .. "
+                                f"{last}); `readq build` records it as rejected")
             continue
         requests.append(dg.RunRequest(run_key=f"{name}:{mtime}", partition_key=partition_of(period),
                                       tags={"readq/file": name}))

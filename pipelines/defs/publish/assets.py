@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.resources import ReadqHome
+from warehouse.marts import marts
 from warehouse.publish import publish
 from warehouse.schema import ensure_schema
 
@@ -13,7 +14,7 @@ from warehouse.schema import ensure_schema
     key=["published", "warehouse"],
     group_name="published",
     kinds={"duckdb"},
-    deps=[["marts", "kpi_team_month"]],
+    deps=[["marts", m.name] for m in marts()],
     pool="duckdb",
     automation_condition=dg.AutomationCondition.eager(),
 )
