@@ -77,7 +77,7 @@ def render() -> str:
         for c in m.columns.values():
             out.append(
                 f"| `{c.name}` | {DUCKDB_TYPES[c.type]}{' (YYYY-MM)' if c.type == 'period' else ''} | "
-                f"{'yes' if c.required else ''} | {c.codes or ''} | {'masked' if c.personal else ''} | "
+                f"{'yes' if c.required else ''} | {c.codes or ''} | {f'masked ({c.mask})' if c.personal else ''} | "
                 f"{_checks_text(kind, c.name)} | {' · '.join(c.aliases)} |"
             )
     out.append("\n## Code tables (`config/codes.toml`)\n")

@@ -336,3 +336,15 @@ def test_quarantine_still_works_in_a_read_only_data_folder(read_only_home: Home)
     assert done.returncode == 0, done.stderr
     assert [(r["row"], r["check"]) for r in json.loads(done.stdout)] == [
         (2, "cast:float"), (3, "cast:int"), (4, "code_table:read_status")]
+
+
+def test_the_corpus_files_with_markup_and_formulas_print_and_export_safely(data_home: Home, tmp_path, capsys) -> None:
+    markup, formula = "49_rich_markup_抄表明细_2024-03.csv", "50_formula_cells_抄表明细_2024-03.csv"
+    paths = copy([markup, formula], tmp_path / "in")
+    assert main(["ingest", *paths]) == 0
+    assert "extra columns kept in raw: 备注[/], [bold]说明" in capsys.readouterr().out.replace("\n", "")
+    assert main(["quarantine", "--file", formula, "--format", "csv"]) == 0
+    exported = capsys.readouterr().out
+    # the statuses a spreadsheet would run are exported with a leading ', never as formulas
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in exported and "'+1+2" in exported
+    assert not any(line.split(",")[5].startswith(("=", "+", "@")) for line in exported.splitlines()[1:])

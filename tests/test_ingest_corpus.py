@@ -99,6 +99,13 @@ EXPECTED: dict[str, Expect] = {
     "47_hidden_sheet_抄表明细_2024-03.xlsx": Expect("loaded", "readings", 3, 0,
                                                 message="sheet '抄表明细' was hidden in the workbook"),
     "48_merged_cells_legacy_抄表明细_2024-03.xls": Expect("loaded", "readings", 3, 0),
+    "49_rich_markup_抄表明细_2024-03.csv": Expect("loaded", "readings", 3, 0,
+                                              message="extra columns kept in raw: 备注[/], [bold]说明"),
+    "50_formula_cells_抄表明细_2024-03.csv": Expect("loaded", "readings", 1, 2),
+    "51_repeated_keys_抄表明细_2024-03.csv": Expect("loaded", "readings", 2, 2, 2,
+                                                "2 exact repeat(s) of other rows dropped"),
+    "52_sg186_segment_070.xls": Expect("rejected", "readings", 0, 0, message="cannot tell the billing month"),
+    "53_quote_inside_quoted_value_抄表明细_2024-03.csv": Expect("loaded", "readings", 2, 1),
 }
 
 
@@ -375,3 +382,29 @@ def test_a_line_far_wider_than_any_table_rejects_the_file(con: duckdb.DuckDBPyCo
     assert res.status == "rejected"
     assert res.message.startswith("line 5 has 1,500 columns, more than the 1,000 a delivery may have ([ingest] "
                                   "max_columns in config/readq.toml)")
+
+
+def test_a_meter_repeated_in_one_delivery_loads_once_or_not_at_all(con: duckdb.DuckDBPyConnection) -> None:
+    name = "51_repeated_keys_抄表明细_2024-03.csv"
+    ingest(con, name)
+    said = "key (电能表编号) = (M0002) is repeated on lines 3, 5 with different values"
+    assert quarantine(con, name) == [(3, None, "duplicate_key", None), (5, None, "duplicate_key", None)]
+    assert con.execute("select distinct message from quarantine.rows").fetchall() == [(said,)]
+    assert con.execute("select source_row, reason from ops.skipped_rows order by 1").fetchall() == [
+        (4, "exact repeat of line 3"), (7, "repeat of line 6 (same values)")]
+    assert con.execute("select meter_no, source_row from core.readings order by 1").fetchall() == [
+        ("M0001", 2), ("M0003", 6)]
+
+
+def test_a_per_segment_sg186_export_loads_with_the_month_given(con: duckdb.DuckDBPyConnection) -> None:
+    [res] = ingest(con, "52_sg186_segment_070.xls", period="2019-10")
+    assert (res.status, res.period, res.rows_loaded) == ("loaded", "2019-10", 3)
+    rows = con.execute("select segment_no, team, reader, read_status from core.readings order by source_row").fetchall()
+    assert rows == [("6041100070", None, "袁莉娟", status) for status in ("READ", "MISSED", "MISSED")]  # 89: not read
+
+
+def test_a_line_the_reader_keeps_no_text_of_is_quarantined_with_its_text(con: duckdb.DuckDBPyConnection) -> None:
+    name = "53_quote_inside_quoted_value_抄表明细_2024-03.csv"
+    ingest(con, name)
+    assert quarantine(con, name) == [(3, None, "unparseable_line", '2024-03,城东,0101,5,张三,3100000002,'
+                                      '"=HYPERLINK("http://x","点击")",M0002,2000,2100,100,1,已抄,抄表机,2024-03-05')]

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -337,43 +338,74 @@ def _rejects(conn: duckdb.DuckDBPyConnection, work: WorkTable, path: Path) -> li
     bad = conn.execute(f"select min(line) from {rej} where error_type = 'INVALID ENCODING'").fetchall()[0][0]
     if bad is not None:
         raise NotDecodable(int(bad))
-    rows = conn.execute(f"select distinct on (line) line, error_type, csv_line, error_message, line_byte_position "
-                        f"from {rej} order by line").fetchall()
-    return [(int(line), error_type, _whole_line(path, position, text or ""), message)
-            for line, error_type, text, message, position in rows]
+    # a line's first error (by byte): later ones on the same line describe fragments of it
+    rows = conn.execute(f"select distinct on (line) line, error_type, csv_line, error_message, line_byte_position, "
+                        f"byte_position from {rej} order by line, byte_position").fetchall()
+    return [(int(line), error_type, _whole_line(path, line_at, error_at, text or ""), message)
+            for line, error_type, text, message, line_at, error_at in rows]
 
 
-def _whole_line(path: Path, position: int | None, text: str) -> str:
-    """A rejected line's text, whole. DuckDB keeps only its first REJECTED_LINE_BYTES, so a line that
-    long is read again from the file DuckDB read, from its (1-based) byte position up to the first
-    line end outside quotes: quarantine.rows.raw_value keeps what the file held."""
-    if position is None or len(text.encode()) < REJECTED_LINE_BYTES - 4:  # (it cuts before a whole character)
+def _whole_line(path: Path, line_at: int | None, error_at: int | None, text: str) -> str:
+    """A rejected line's text, whole. DuckDB keeps only its first REJECTED_LINE_BYTES of a line, and for
+    some quoting errors (a quote inside a quoted value) it names the line before instead (its start and
+    its text: its error byte then lies outside them). Such a line is read again from the file DuckDB
+    read, from its start up to the first line end outside quotes: quarantine.rows.raw_value keeps what
+    the file held. Positions are DuckDB's, 1-based."""
+    kept = len(text.encode())
+    consistent = bool(text) and line_at is not None and (error_at is None or line_at <= error_at <= line_at + kept)
+    if consistent and kept < REJECTED_LINE_BYTES - 4:  # (DuckDB cuts before a whole character)
         return text
-    prefix = text[:64].encode("utf-8")
     with open(path, "rb") as fh:
-        for start in (max(position - 1, 0), position, max(position - 2, 0)):
-            fh.seek(start)
-            if fh.read(len(prefix)) == prefix:
-                break
-        else:
+        start = _found_at(fh, line_at, text) if consistent else _line_start(fh, error_at)
+        if start is None:
             return text  # not where DuckDB said: keep what it kept
+        return _record_from(fh, start)
+
+
+def _found_at(fh: BinaryIO, line_at: int, text: str) -> int | None:
+    """The 0-based offset where the line DuckDB kept the start of begins (checked against its text)."""
+    prefix = text[:64].encode("utf-8")
+    for start in (max(line_at - 1, 0), line_at, max(line_at - 2, 0)):
         fh.seek(start)
-        out, quoted = bytearray(), False
-        while block := fh.read(SCAN_BLOCK):
-            at = 0
-            while True:
-                end = block.find(b"\n", at)
-                quote = block.find(b'"', at, end if end >= 0 else len(block))
-                if quote >= 0:
-                    quoted, at = not quoted, quote + 1
-                elif end < 0:
-                    break
-                elif quoted:
-                    at = end + 1
-                else:
-                    out += block[:end]
-                    return out.decode("utf-8", "replace").rstrip("\r")
-            out += block
+        if fh.read(len(prefix)) == prefix:
+            return start
+    return None
+
+
+def _line_start(fh: BinaryIO, error_at: int | None) -> int | None:
+    """The 0-based offset of the start of the line holding the (1-based) byte `error_at`."""
+    if error_at is None:
+        return None
+    end = max(error_at - 1, 0)
+    while end > 0:
+        begin = max(0, end - (1 << 16))
+        fh.seek(begin)
+        newline = fh.read(end - begin).rfind(b"\n")
+        if newline >= 0:
+            return begin + newline + 1
+        end = begin
+    return 0
+
+
+def _record_from(fh: BinaryIO, start: int) -> str:
+    """The text from `start` to the first line end outside quotes (or the end of the file)."""
+    fh.seek(start)
+    out, quoted = bytearray(), False
+    while block := fh.read(SCAN_BLOCK):
+        at = 0
+        while True:
+            end = block.find(b"\n", at)
+            quote = block.find(b'"', at, end if end >= 0 else len(block))
+            if quote >= 0:
+                quoted, at = not quoted, quote + 1
+            elif end < 0:
+                break
+            elif quoted:
+                at = end + 1
+            else:
+                out += block[:end]
+                return out.decode("utf-8", "replace").rstrip("\r")
+        out += block
     return out.decode("utf-8", "replace").rstrip("\r\n")
 
 

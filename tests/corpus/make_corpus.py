@@ -176,6 +176,7 @@ def main() -> None:
     many[990][9] = ""
     write("32_cast_and_check_failures_抄表明细_2024-03.csv", csv_text(HEADER, many))
     issue_7_files(base)
+    issue_7_output_and_key_files()
     print(f"wrote {len(list(OUT.iterdir()))} files into {OUT}")
 
 
@@ -264,6 +265,41 @@ def issue_7_files(base: str) -> None:
     for col in (0, 1, 2, 3, 4):
         ws.write_merge(1, len(ROWS), col, col, ROWS[0][col])
     xls.save(str(OUT / "48_merged_cells_legacy_抄表明细_2024-03.xls"))
+
+
+def issue_7_output_and_key_files() -> None:
+    """Issue 7: user text that looks like rich markup or a spreadsheet formula, a meter repeated in one
+    delivery (same values / other values), and a per-segment SG186 export (no team, no date column)."""
+    marked = [[*r[:6], "[bold]" + r[6], *r[7:]] for r in ROWS]
+    header, rows = with_column(*with_column(HEADER, marked, "备注[/]", ["[red]门口[/]", "", "x [/] y"]),
+                               "[bold]说明", ["", "[i]", ""])
+    write("49_rich_markup_抄表明细_2024-03.csv", csv_text(header, rows))
+    formula = [r[:] for r in ROWS]
+    formula[0][6] = "=SUM(A1:A9)"                                      # a name that a spreadsheet would run
+    formula[1][12] = "@SUM(1+1)*cmd|' /C calc'!A0"                     # a status: quarantined with its value
+    formula[2][12] = "+1+2"
+    write("50_formula_cells_抄表明细_2024-03.csv", csv_text(HEADER, formula))
+    repeated = [ROWS[0], ROWS[1], ROWS[1], [*ROWS[1][:9], "2101", *ROWS[1][10:]], ROWS[2],
+                [*ROWS[2][:8], "70.0", *ROWS[2][9:]]]                  # M0002 twice with another reading
+    write("51_repeated_keys_抄表明细_2024-03.csv", csv_text(HEADER, repeated))
+    sg186 = ["用户编号", "用户名称", "联系方式", "抄表段编号", "抄表段名称", "抄表例日", "抄表员", "计量点编号",
+             "抄表序号", "电能表编号", "示数类型", "上次示数", "本次示数", "抄见电量", "综合倍率", "抄表位数",
+             "异常类型", "抄表状态", "供电单位", "供电所", "用户地址"]
+    xls = xlwt.Workbook(encoding="utf-8")
+    ws = xls.add_sheet("Sheet0")
+    for j, h in enumerate(sg186):
+        ws.write(0, j, h)
+    for i in range(3):
+        row = [f"207387021{i}", f"用户{i}", "18200000000", "6041100070", "五金公司2#", "1", "袁莉娟",
+               f"2003322754{i}", str(i + 1), f"43300010000000562272{i}", "有功（总）", "506", "2829", "2323", "1",
+               "6.2", "无异常", ["已抄", "未抄", "89"][i], "4341041", "国网宁远县电力公司", f"舜源社区{i}号"]
+        for j, v in enumerate(row):
+            ws.write(1 + i, j, v)
+    xls.save(str(OUT / "52_sg186_segment_070.xls"))
+    # quotes inside a quoted value, not doubled: DuckDB rejects the line and keeps none of its text
+    broken = csv_text(HEADER, ROWS).rstrip("\n").split("\n")
+    broken[2] = broken[2].replace("王二", '"=HYPERLINK("http://x","点击")"')
+    write("53_quote_inside_quoted_value_抄表明细_2024-03.csv", "\n".join(broken) + "\n")
 
 
 if __name__ == "__main__":
