@@ -90,10 +90,11 @@ def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
             select _pos, 'period' as column_name, 'period_matches_delivery({res.period})' as check_name,
                    {typed_name('period')} as raw_value from {work.rows(['period'])}
             where {typed_name('period')} <> {sql_literal(res.period)}""")
-    key = {d.header_of(c): d.value(c) for c in d.mapping.row_key if c in text_of}
-    d.skipped += split_key_repeats(conn, work, key=key, required=[d.value(c) for c in d.mapping.row_key
-                                                                  if d.mapping.columns[c].required],
-                                   values=[d.value(c) for c in d.mapping.columns], typed=list(d.mapping.columns))
+    key_columns = [c for c in d.mapping.row_key if c in text_of]
+    d.skipped += split_key_repeats(
+        conn, work, key={d.header_of(c): d.value(c) for c in key_columns}, key_columns=key_columns,
+        required=[d.value(c) for c in key_columns if d.mapping.columns[c].required],
+        values=[d.value(c) for c in d.mapping.columns], typed=list(d.mapping.columns))
     checked = ", ".join(f"{d.value(c)} as {c}" for c in validated_columns(d.kind))
     validated = work.rows(validated_columns(d.kind))
     # stage 2 in batches of rows (every rule is row-wise), so memory stays bounded for big files
@@ -238,12 +239,7 @@ def _write_layers(conn: duckdb.DuckDBPyConnection, d: _Delivery, failures: pl.Da
     core_cols = [f"{d.value(c)} as {quote(c)}" for c in d.mapping.columns]
     conn.execute(f"insert into core.{d.kind} by name select {lineage}, {', '.join(core_cols)} "
                  f"from {_good_rows(d, list(d.mapping.columns))}")
-    if failures.height:
-        conn.register("rq_quarantine", failures)
-        try:
-            conn.execute("insert into quarantine.rows by name select * from rq_quarantine")
-        finally:
-            conn.unregister("rq_quarantine")
+    _insert_frame(conn, "quarantine.rows", failures)
 
 
 def _replacement_warnings(d: _Delivery, replaced: list[Replacement], elsewhere: list[tuple[str, int]]) -> list[str]:
@@ -278,17 +274,30 @@ def _message(d: _Delivery, table: SheetTable, replaced: list[Replacement]) -> st
     return "; ".join(parts + table.notes + d.loaded.notes)
 
 
+def _insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Insert a polars frame's rows by column name (executemany costs about a millisecond a row)."""
+    if frame.height:
+        conn.register("rq_rows", frame)
+        try:
+            conn.execute(f"insert into {table} by name select * from rq_rows")
+        finally:
+            conn.unregister("rq_rows")
+
+
 def _publish_delivery(conn: duckdb.DuckDBPyConnection, d: _Delivery, table: SheetTable, failures: pl.DataFrame,
                       grains: dict[str, tuple[int, int]], *, path: Path, sha: str, size: int, version: str) -> None:
     """Inside the delivery's transaction: raw/core/quarantine, what it covers and replaces, registry."""
     res, mapping = d.res, d.mapping
     _write_layers(conn, d, failures)
-    if d.skipped:
-        conn.executemany("insert into ops.skipped_rows values (?, ?, ?, ?)",
-                         [[res.delivery_id, d.sheet, row, reason] for row, reason in d.skipped])
-    conn.executemany("insert into ops.delivery_grains (delivery_id, kind, period, grain_value, rows_loaded, "
-                     "rows_quarantined) values (?, ?, ?, ?, ?, ?)",
-                     [[res.delivery_id, d.kind, res.period, g, n, q] for g, (n, q) in sorted(grains.items())])
+    skipped = pl.DataFrame({"source_row": [r for r, _ in d.skipped], "reason": [why for _, why in d.skipped]},
+                           schema={"source_row": pl.Int32, "reason": pl.String})
+    _insert_frame(conn, "ops.skipped_rows", skipped.select(pl.lit(res.delivery_id).alias("delivery_id"),
+                                                           pl.lit(d.sheet, pl.String).alias("sheet"), pl.all()))
+    covered = pl.DataFrame([(g, n, q) for g, (n, q) in sorted(grains.items())], orient="row",
+                           schema={"grain_value": pl.String, "rows_loaded": pl.Int64, "rows_quarantined": pl.Int64})
+    _insert_frame(conn, "ops.delivery_grains", covered.select(
+        pl.lit(res.delivery_id).alias("delivery_id"), pl.lit(d.kind).alias("kind"), pl.lit(res.period).alias("period"),
+        pl.all()))  # a file of a thousand segments: one insert, not a thousand
     replaced = supersede(conn, mapping, period=res.period, delivery_id=res.delivery_id)
     res.supersedes = [r.delivery_id for r in replaced]
     res.replaced = [r.to_dict() for r in replaced]

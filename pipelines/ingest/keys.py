@@ -21,18 +21,20 @@ def drop_exact_repeats(conn: duckdb.DuckDBPyConnection, work: WorkTable) -> list
     """Rows whose mapped text equals an earlier row's (`_hash`): moved to the skip list; (line, reason)."""
     conn.execute(f"""
         insert into {work.skip} by name
-        select _pos, _source_row, 'exact repeat of line ' || first as reason from (
-            select _pos, _source_row, min(_source_row) over (partition by _hash) as first,
-                   count(*) over (partition by _hash) as n
-            from {work.rows()})
-        where n > 1 and _source_row <> first""")
+        with repeated as (select _hash, min(_source_row) as first from {work.rows()} group by _hash
+                          having count(*) > 1)
+        select _pos, _source_row, 'exact repeat of line ' || first as reason
+        from {work.rows()} join repeated using (_hash)
+        where _source_row <> first""")
     return [(int(r), reason) for r, reason in conn.execute(
         f"select _source_row, reason from {work.skip} where reason like 'exact repeat of line %'").fetchall()]
 
 
 def split_key_repeats(conn: duckdb.DuckDBPyConnection, work: WorkTable, *, key: dict[str, str],
-                      required: list[str], values: list[str], typed: list[str]) -> list[tuple[int, str]]:
-    """Among the rows not failing yet, rows sharing `key` ({label: typed SQL}): the later ones of a
+                      key_columns: list[str], required: list[str], values: list[str],
+                      typed: list[str]) -> list[tuple[int, str]]:
+    """Among the rows not failing yet, rows sharing `key` ({label: typed SQL of the canonical
+    `key_columns`}): the later ones of a
     group whose typed `values` are all equal are skipped as repeats; every row of a group whose values
     differ goes to the failures table as `duplicate_key`. Rows whose `required` key parts are missing
     are left to the schema check (not_nullable). Returns the skipped (line, reason)."""
@@ -44,16 +46,27 @@ def split_key_repeats(conn: duckdb.DuckDBPyConnection, work: WorkTable, *, key: 
     same = " and ".join(f"r.{k} is not distinct from g.{k}" for k in ks)
     shown = ", ".join(f"coalesce(cast(g.{k} as varchar), '∅')" for k in ks)
     label = sql_literal(f"({', '.join(key)})")
+    # first the keys that repeat (only the key columns typed: cheap), then the values of their rows alone
     conn.execute(f"""
         create or replace temp table {work.temp('keys')} as
         with r as (
-            select _pos, _source_row, {', '.join(parts)}, hash({', '.join(values)}) as vh
-            from {work.rows(typed)} anti join {work.failures} using (_pos)
+            select _pos, _source_row, {', '.join(parts)}
+            from {work.rows(key_columns)} anti join {work.failures} using (_pos)
             where {present}
+        ), g as (
+            select {', '.join(ks)} from r group by all having count(*) > 1
+        )
+        select r.* from r join g on {same}""")
+    conn.execute(f"""
+        create or replace temp table {work.temp('keyvals')} as
+        with r as (
+            select k.*, v.vh from {work.temp('keys')} k
+            join (select _pos, hash({', '.join(values)}) as vh from {work.rows(typed)}
+                  semi join {work.temp('keys')} using (_pos)) v using (_pos)
         ), g as (
             select {', '.join(ks)}, count(distinct vh) as kinds, min(_source_row) as first,
                    string_agg(cast(_source_row as varchar), ', ' order by _source_row) as lines
-            from r group by all having count(*) > 1
+            from r group by all
         )
         select r._pos, r._source_row, g.kinds, g.first, g.lines, concat_ws(', ', {shown}) as shown
         from r join g on {same}""")
@@ -62,12 +75,13 @@ def split_key_repeats(conn: duckdb.DuckDBPyConnection, work: WorkTable, *, key: 
         select _pos, null as column_name, '{DUPLICATE_KEY}' as check_name, null as raw_value,
                'key ' || {label} || ' = (' || shown || ') is repeated on lines ' || lines
                || ' with different values' as detail, 'validate' as stage
-        from {work.temp('keys')} where kinds > 1""")
+        from {work.temp('keyvals')} where kinds > 1""")
     conn.execute(f"""
         insert into {work.skip} by name
         select _pos, _source_row, 'repeat of line ' || first || ' (same values)' as reason
-        from {work.temp('keys')} where kinds = 1 and _source_row <> first""")
+        from {work.temp('keyvals')} where kinds = 1 and _source_row <> first""")
     repeats = conn.execute(f"select _source_row, 'repeat of line ' || first || ' (same values)' "
-                           f"from {work.temp('keys')} where kinds = 1 and _source_row <> first").fetchall()
-    conn.execute(f"drop table {work.temp('keys')}")
+                           f"from {work.temp('keyvals')} where kinds = 1 and _source_row <> first").fetchall()
+    for what in ("keys", "keyvals"):
+        conn.execute(f"drop table {work.temp(what)}")
     return [(int(r), reason) for r, reason in repeats]
