@@ -103,13 +103,7 @@ def _find_failures(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> None:
     for low in range(0, positions, batch):
         typed = conn.sql(f"select _pos, {checked} from {validated} anti join {work.failures} using (_pos) "
                          f"where _pos >= {low} and _pos < {low + batch}").pl()
-        stage2 = validate(d.kind, typed).with_columns(stage=pl.lit("validate"))
-        if stage2.height:
-            conn.register("rq_stage2", stage2)
-            try:
-                _insert_failures(conn, d, "select * from rq_stage2")
-            finally:
-                conn.unregister("rq_stage2")
+        _insert_frame(conn, work.failures, validate(d.kind, typed).with_columns(stage=pl.lit("validate")))
 
 
 def _quarantine_frame(conn: duckdb.DuckDBPyConnection, d: _Delivery) -> pl.DataFrame:
