@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import xlsxwriter
@@ -52,6 +53,23 @@ def sheet(wb: xlsxwriter.Workbook, title: str, header: list[str], rows: list[lis
     ws.write_row(start, 0, header)
     for i, row in enumerate(rows):
         ws.write_row(start + 1 + i, 0, row)
+
+
+def legacy_workbook(name: str, header: list[str], rows: list[list[str]], *, sheet_name: str = "抄表明细",
+                    written: Callable[[int], bool] = lambda column: True,
+                    then: Callable[[xlwt.Worksheet], None] | None = None) -> None:
+    """An Excel 97-2003 workbook (.xls) of one sheet: the header, then the cells of the `written` columns."""
+    xls = xlwt.Workbook(encoding="utf-8")
+    ws = xls.add_sheet(sheet_name)
+    for j, h in enumerate(header):
+        ws.write(0, j, h)
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            if written(j):
+                ws.write(1 + i, j, v)
+    if then is not None:
+        then(ws)
+    xls.save(str(OUT / name))
 
 
 def with_column(header: list[str], rows: list[list[str]], name: str, values: list[str]):
@@ -113,14 +131,7 @@ def main() -> None:
     write("17_fullwidth_digits_抄表明细_2024-03.csv", csv_text(HEADER, full))
     write("18_totals_row_抄表明细_2024-03.csv", csv_text(HEADER, ROWS, post=["", "合计,,,,,,,,2170,2320,150,,,,"]))
 
-    xls = xlwt.Workbook(encoding="utf-8")
-    ws = xls.add_sheet("抄表明细")
-    for j, h in enumerate(HEADER):
-        ws.write(0, j, h)
-    for i, row in enumerate(ROWS):
-        for j, v in enumerate(row):
-            ws.write(1 + i, j, v)
-    xls.save(str(OUT / "19_legacy_抄表明细_2024-03.xls"))
+    legacy_workbook("19_legacy_抄表明细_2024-03.xls", HEADER, ROWS)
 
     wb = workbook("20_multi_sheet_抄表明细_2024-03.xlsx")
     sheet(wb, "城东", HEADER, ROWS)
@@ -254,17 +265,12 @@ def issue_7_files(base: str) -> None:
     wb.worksheets()[-1].hide()
     wb.close()
 
-    xls = xlwt.Workbook(encoding="utf-8")
-    ws = xls.add_sheet("抄表明细")
-    for j, h in enumerate(HEADER):
-        ws.write(0, j, h)
-    for i, row in enumerate(ROWS):
-        for j, v in enumerate(row):
-            if j > 4:
-                ws.write(1 + i, j, v)
-    for col in (0, 1, 2, 3, 4):
-        ws.write_merge(1, len(ROWS), col, col, ROWS[0][col])
-    xls.save(str(OUT / "48_merged_cells_legacy_抄表明细_2024-03.xls"))
+    def merge_teams(ws: xlwt.Worksheet) -> None:
+        for col in (0, 1, 2, 3, 4):
+            ws.write_merge(1, len(ROWS), col, col, ROWS[0][col])
+
+    legacy_workbook("48_merged_cells_legacy_抄表明细_2024-03.xls", HEADER, ROWS, written=lambda j: j > 4,
+                    then=merge_teams)
 
 
 def issue_7_output_and_key_files() -> None:
@@ -285,17 +291,11 @@ def issue_7_output_and_key_files() -> None:
     sg186 = ["用户编号", "用户名称", "联系方式", "抄表段编号", "抄表段名称", "抄表例日", "抄表员", "计量点编号",
              "抄表序号", "电能表编号", "示数类型", "上次示数", "本次示数", "抄见电量", "综合倍率", "抄表位数",
              "异常类型", "抄表状态", "供电单位", "供电所", "用户地址"]
-    xls = xlwt.Workbook(encoding="utf-8")
-    ws = xls.add_sheet("Sheet0")
-    for j, h in enumerate(sg186):
-        ws.write(0, j, h)
-    for i in range(3):
-        row = [f"207387021{i}", f"用户{i}", "18200000000", "6041100070", "五金公司2#", "1", "袁莉娟",
-               f"2003322754{i}", str(i + 1), f"43300010000000562272{i}", "有功（总）", "506", "2829", "2323", "1",
-               "6.2", "无异常", ["已抄", "未抄", "89"][i], "4341041", "国网宁远县电力公司", f"舜源社区{i}号"]
-        for j, v in enumerate(row):
-            ws.write(1 + i, j, v)
-    xls.save(str(OUT / "52_sg186_segment_070.xls"))
+    legacy_workbook("52_sg186_segment_070.xls", sg186, [
+        [f"207387021{i}", f"用户{i}", "18200000000", "6041100070", "五金公司2#", "1", "袁莉娟", f"2003322754{i}",
+         str(i + 1), f"43300010000000562272{i}", "有功（总）", "506", "2829", "2323", "1", "6.2", "无异常",
+         ["已抄", "未抄", "89"][i], "4341041", "国网宁远县电力公司", f"舜源社区{i}号"] for i in range(3)],
+        sheet_name="Sheet0")
     # quotes inside a quoted value, not doubled: DuckDB rejects the line and keeps none of its text
     broken = csv_text(HEADER, ROWS).rstrip("\n").split("\n")
     broken[2] = broken[2].replace("王二", '"=HYPERLINK("http://x","点击")"')
