@@ -36,6 +36,7 @@ from rich.text import Text
 from checks.mappings import KINDS
 from readq.config import REPO_ROOT, DataFolderError, Home, home, load_toml
 from warehouse.connection import WarehouseBusy
+from warehouse.schema import WarehouseOutdated
 
 if TYPE_CHECKING:
     from pipelines.ingest.registry import DeliveryResult
@@ -218,7 +219,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         # earlier failed or killed run left stale), and publishes when the warehouse changed (rejections
         # included: the quality page lists them)
         failures = refresh_months(h)
-    except (WarehouseBusy, DataFolderError):
+    except (WarehouseBusy, DataFolderError, WarehouseOutdated):
         raise  # main says what is wrong: exit 3
     except Exception as exc:  # an internal error, not bad input: say so plainly
         if os.environ.get("READQ_DEBUG"):
@@ -370,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         _error(f"readq {args.command}: error: {exc}; see `readq {args.command} --help`")
         return EXIT_USAGE
-    except (DataFolderError, WarehouseBusy) as exc:
+    except (DataFolderError, WarehouseBusy, WarehouseOutdated) as exc:
         _error(str(exc))
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

@@ -348,3 +348,13 @@ def test_the_corpus_files_with_markup_and_formulas_print_and_export_safely(data_
     # the statuses a spreadsheet would run are exported with a leading ', never as formulas
     assert "'@SUM(1+1)*cmd|' /C calc'!A0" in exported and "'+1+2" in exported
     assert not any(line.split(",")[5].startswith(("=", "+", "@")) for line in exported.splitlines()[1:])
+
+
+def test_a_warehouse_of_an_earlier_schema_is_refused_with_what_to_do(data_home: Home, tmp_path, capsys) -> None:
+    data_home.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(data_home.warehouse)) as con:  # an earlier readq's registry: no schema_info
+        con.execute("create schema ops; create table ops.deliveries (delivery_id varchar)")
+    [path] = copy(["02_utf8_bom_抄表明细_2024-03_城西.csv"], tmp_path / "in")
+    assert main(["ingest", path]) == 3
+    said = capsys.readouterr().err.replace("\n", "")
+    assert "has schema version 1, this readq needs 2" in said and "run `readq build`" in said
