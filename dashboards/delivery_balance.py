@@ -180,6 +180,7 @@ def describe_check(code: str | None, tr: Translate) -> str:
 
 
 _REPEAT = re.compile(r"exact repeat of (?:line|row) (\d+)")  # an exact repeat dropped within one delivery
+_SAME_VALUES = re.compile(r"repeat of line (\d+) \(same values\)")  # the same values, spelt otherwise
 
 
 def describe_skip(reason: str | None, tr: Translate) -> str:
@@ -188,6 +189,8 @@ def describe_skip(reason: str | None, tr: Translate) -> str:
         return tr(key)
     if reason and (m := _REPEAT.fullmatch(reason)):
         return tr("skip_repeat", line=m[1])
+    if reason and (m := _SAME_VALUES.fullmatch(reason)):
+        return tr("skip_repeat_same_values", line=m[1])
     return reason or "—"
 
 

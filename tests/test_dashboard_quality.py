@@ -417,6 +417,7 @@ def test_quarantine_download_cannot_run_formulas(downloads):
 def test_skipped_repeats_and_duplicate_keys_read_plainly():
     tr = lambda key, **fmt: CATALOG["zh"][key].format(**fmt)  # noqa: E731
     assert delivery_balance.describe_skip("exact repeat of line 7", tr) == "与第 7 行完全重复"
+    assert delivery_balance.describe_skip("repeat of line 5 (same values)", tr) == "与第 5 行数值相同（写法不同）"
     assert delivery_balance.describe_skip("totals row", tr) == "合计行"
     assert delivery_balance.describe_skip("something else", tr) == "something else"
     assert delivery_balance.describe_check("duplicate_key", tr) == "与文件中另一行的主键相同而内容不同"
