@@ -22,6 +22,7 @@ from functools import cache
 import duckdb
 
 from readq.config import config_version, load_toml
+from warehouse.schema import latest_change, next_seq
 from warehouse.sql import SQL_DIR, load_sql
 
 HEADER_LINE = re.compile(r"^--\s?(.*)$")
@@ -108,9 +109,8 @@ def replace_month(conn: duckdb.DuckDBPyConnection, table: str, period: str) -> i
     m = mart(table)
     conn.execute(f"delete from marts.{table} where period = ?", [period])
     conn.execute(m.sql, m.values(period))
-    seq = int(conn.execute("select nextval('ops.change_seq')").fetchall()[0][0])
     conn.execute("insert or replace into ops.mart_builds values (?, ?, ?, ?, ?, ?)",
-                 [table, period, data_seq(conn, period), seq, config_version(), datetime.now()])
+                 [table, period, data_seq(conn, period), next_seq(conn), config_version(), datetime.now()])
     return conn.execute(f"select count(*) from marts.{table} where period = ?", [period]).fetchall()[0][0]
 
 
@@ -132,8 +132,5 @@ def stale_months(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 def unpublished(conn: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse changed (a delivery, a rejection, a mart build) since the last snapshot."""
-    latest, published = conn.execute(
-        """select greatest((select coalesce(max(seq), 0) from ops.deliveries),
-                           (select coalesce(max(seq), 0) from ops.mart_builds)),
-                  (select coalesce(max(seq), 0) from ops.publishes)""").fetchall()[0]
-    return int(latest) > int(published)
+    published = conn.execute("select coalesce(max(seq), 0) from ops.publishes").fetchall()[0][0]
+    return latest_change(conn) > int(published)

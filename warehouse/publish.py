@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.schema import latest_change
+
 PUBLISHED = {
     "marts": None,                      # every table
     "ops": ("deliveries", "delivery_grains", "skipped_rows", "config_versions", "mart_builds"),
@@ -38,8 +40,7 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
         leftover.unlink(missing_ok=True)
     tables: dict[str, int] = {}
     # the state this snapshot holds: recorded once it is in place, so `marts.unpublished` can tell
-    state = conn.execute("""select greatest((select coalesce(max(seq), 0) from ops.deliveries),
-                                            (select coalesce(max(seq), 0) from ops.mart_builds))""").fetchall()[0][0]
+    state = latest_change(conn)
     conn.execute("attach ? as snapshot", [str(staging)])
     try:
         for schema, names in PUBLISHED.items():

@@ -33,6 +33,18 @@ def core_ddl(kind: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS core.{kind} (period VARCHAR NOT NULL, {cols}, {LINEAGE})"
 
 
+def next_seq(conn: duckdb.DuckDBPyConnection) -> int:
+    """The next number in the order of changes to the warehouse (deliveries, mart builds, publishes)."""
+    return int(conn.execute("select nextval('ops.change_seq')").fetchall()[0][0])
+
+
+def latest_change(conn: duckdb.DuckDBPyConnection) -> int:
+    """The seq of the newest delivery or mart build: the state a snapshot published now would hold."""
+    found = conn.execute("""select greatest((select coalesce(max(seq), 0) from ops.deliveries),
+                                            (select coalesce(max(seq), 0) from ops.mart_builds))""").fetchall()
+    return int(found[0][0])
+
+
 def _existing_version(conn: duckdb.DuckDBPyConnection) -> int | None:
     """The schema version of the warehouse open on `conn`; None if it holds no warehouse yet."""
     tables = {r[0] for r in conn.execute(

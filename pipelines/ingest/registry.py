@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from readq.config import config_dir, config_version
+from warehouse.schema import next_seq
 
 
 @dataclass
@@ -57,11 +58,6 @@ def record_config_version(conn: duckdb.DuckDBPyConnection) -> str:
 def registry_status(conn: duckdb.DuckDBPyConnection, delivery_id: str) -> str | None:
     rows = conn.execute("select status from ops.deliveries where delivery_id = ?", [delivery_id]).fetchall()
     return rows[0][0] if rows else None
-
-
-def next_seq(conn: duckdb.DuckDBPyConnection) -> int:
-    """The next number in the order of changes to the warehouse (deliveries, mart builds, publishes)."""
-    return int(conn.execute("select nextval('ops.change_seq')").fetchall()[0][0])
 
 
 def record(conn: duckdb.DuckDBPyConnection, res: DeliveryResult, *, path: Path, sha: str, size: int,
