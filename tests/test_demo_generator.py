@@ -26,6 +26,8 @@ import readq.demo
 from checks.mappings import KINDS, load_mapping
 from readq.config import load_toml
 from readq.demo import DemoSummary, generate_demo
+from readq.demo.centre import build_centre, fabricator_count
+from readq.demo.settings import periods_ending
 
 CUSTOMERS, MONTHS, END, SEED = 6000, 6, "2026-10", 7
 CFG = load_toml("demo.toml")
@@ -377,6 +379,8 @@ def test_bad_readers_make_more_errors(demo: Demo) -> None:
     errors = demo.truth.filter(pl.col("problem").is_in(reading_problems), pl.col("read_mode") != "REMOTE") \
         .group_by("reader").agg(errors=pl.len())
     r = per_reader.join(errors, on="reader", how="left").fill_null(0).join(demo.readers, on="reader")
+    # a fabricator's made-up reads follow [fabricators], not the propensity (tested below)
+    r = r.filter(~pl.col("fabricator"))
     median = r["propensity"].median()
     hi = r.filter(pl.col("propensity") > median)
     lo = r.filter(pl.col("propensity") <= median)
@@ -399,6 +403,123 @@ def test_detection_fraction_matches_config(demo: Demo) -> None:
     missed = events.filter(pl.col("problem") == "MISSED")
     assert missed["found"].mean() == pytest.approx(CFG["problems"]["MISSED"]["detect"], abs=0.1)
     assert events["found"].mean() < 1                  # some problems stay hidden
+
+
+# -- fabricators ([fabricators]) ---------------------------------------------------------------
+
+FAB = CFG["fabricators"]
+
+
+def _on_site_reads(demo: Demo) -> pl.DataFrame:
+    """On-site (non-remote) reads per reader, with the reader's truth."""
+    on_site = demo.readings.filter(pl.col("read_mode") != word("read_mode", "REMOTE")).group_by("reader").len()
+    return demo.readers.join(on_site, on="reader", how="left").with_columns(pl.col("len").fill_null(0))
+
+
+def test_fabricator_count_follows_config() -> None:
+    share, least, from_readers = FAB["share"], FAB["min_count"], FAB["min_readers"]
+    assert 0 < share < 1 and least >= 1 and from_readers >= 1
+    for readers in (12, 60, 200):
+        expected = math.floor(share * readers + 0.5)
+        if readers >= from_readers:
+            expected = max(expected, least)
+        assert fabricator_count(FAB, readers) == expected
+    tiny = FAB | {"share": 0.001}
+    assert fabricator_count(tiny, from_readers) == least                 # the minimum from min_readers on
+    assert fabricator_count(tiny, from_readers - 1) == 0
+    assert fabricator_count(FAB | {"share": 1.0}, 12) == 12
+    # the default centre: 100,000 customers -> 60 readers (README), 3 of them fabricators at 5 %
+    assert fabricator_count(FAB, 60) == max(math.floor(share * 60 + 0.5), least)
+
+
+def test_fabricators_are_in_the_readers_truth_and_the_summary(demo: Demo) -> None:
+    assert demo.readers.schema["fabricator"] == pl.Boolean
+    n = int(demo.readers["fabricator"].sum())
+    assert n == fabricator_count(FAB, demo.readers.height) >= 1
+    assert demo.summary.fabricators == n
+    summary = json.loads((demo.truth_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["centre"]["fabricators"] == n
+    # a fabricator reads on site (someone whose partner does the rounds has nothing to make up)
+    assert (_on_site_reads(demo).filter("fabricator")["len"] > 0).all()
+
+
+def test_fabricators_make_up_the_configured_share_of_their_on_site_reads(demo: Demo) -> None:
+    fab_rows = demo.truth.filter(pl.col("problem") == "FABRICATED")
+    per_reader = _on_site_reads(demo).join(
+        fab_rows.filter(pl.col("read_mode") != "REMOTE").group_by("reader").agg(made_up=pl.len()),
+        on="reader", how="left").with_columns(pl.col("made_up").fill_null(0))
+    fabricators = per_reader.filter("fabricator")
+    reads, made_up, share = int(fabricators["len"].sum()), int(fabricators["made_up"].sum()), FAB["read_share"]
+    assert reads >= 100
+    sd = math.sqrt(reads * share * (1 - share))
+    assert abs(made_up - reads * share) <= 4 * sd + 1, (made_up, reads, share)
+    # every other reading keeps the ordinary rate: rate x propensity (x remote factor), fabricators'
+    # remote reads included (remote reads are never made up by the fabricator)
+    rate, factor = CFG["problems"]["FABRICATED"]["rate"], CFG["remote"]["error_factor"]
+    remote = word("read_mode", "REMOTE")
+    r = demo.readings.join(demo.readers.select("reader", "propensity", "fabricator"), on="reader")
+    ordinary = r.filter(~pl.col("fabricator") | (pl.col("read_mode") == remote))
+    expected = float(ordinary.select(
+        (pl.col("propensity") * pl.when(pl.col("read_mode") == remote).then(factor).otherwise(1.0) * rate).sum()
+    ).item())
+    fabricators_names = fabricators["reader"].to_list()
+    observed = fab_rows.filter(~pl.col("reader").is_in(fabricators_names) | (pl.col("read_mode") == "REMOTE")).height
+    assert expected > 5
+    assert abs(observed - expected) <= 4 * math.sqrt(expected) + 1, (observed, expected)
+    # the made-up reads look like every FABRICATED row: status 已抄, a reading that is not the true one
+    theirs = fab_rows.filter(pl.col("reader").is_in(fabricators_names), pl.col("read_mode") != "REMOTE")
+    assert set(theirs["detail"]) == set(fab_rows["detail"])
+    shown = theirs.join(demo.readings, on=["period", "meter_no"])
+    assert shown.height == theirs.height
+    assert (shown["read_status"] == word("read_status", "READ")).all()
+    assert ((shown["reported_this_read"] - shown["this_read"]).abs() < 1e-6).all()
+
+
+def test_same_seed_gives_the_same_fabricators(demo: Demo) -> None:
+    cfg = readq.demo.load_demo_config()
+    periods = periods_ending(END, MONTHS)
+    first = build_centre(cfg, SEED, CUSTOMERS, periods)
+    again = build_centre(cfg, SEED, CUSTOMERS, periods)
+    assert (first.reader_fabricator == again.reader_fabricator).all()
+    chosen = [name for name, f in zip(first.reader_names, first.reader_fabricator, strict=True) if f]
+    assert chosen == demo.readers.filter("fabricator")["reader"].to_list()
+    # the choice has its own random stream: no fabricators, the same centre otherwise
+    off = build_centre(cfg | {"fabricators": FAB | {"share": 0.0, "min_count": 0}}, SEED, CUSTOMERS, periods)
+    assert not off.reader_fabricator.any()
+    assert off.reader_names == first.reader_names
+    assert (off.reader_propensity == first.reader_propensity).all() and (off.plan_reader == first.plan_reader).all()
+
+
+def test_fabricators_switched_off_shift_nothing_else(
+        demo: Demo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cfg = copy.deepcopy(readq.demo.load_demo_config())
+    cfg["fabricators"].update(share=0.0, min_count=0)
+    monkeypatch.setattr(readq.demo, "load_demo_config", lambda: cfg)
+    generate_demo(tmp_path / "landing", tmp_path / "truth", seed=SEED, customers=CUSTOMERS, months=MONTHS,
+                  end_month=END)
+    readers = pl.read_parquet(tmp_path / "truth" / "readers.parquet")
+    assert not readers["fabricator"].any()
+    assert readers.drop("fabricator").equals(demo.readers.drop("fabricator"))
+    truth = pl.read_parquet(tmp_path / "truth" / "injected_problems.parquet")
+    key = ["period", "meter_no", "problem"]
+    # every problem but the made-up reads sits on the same readings
+    others = pl.col("problem") != "FABRICATED"
+    key_mess = [*key, "file", "source_row"]
+    assert truth.filter(others).select(key_mess).sort(key_mess, nulls_last=True).equals(
+        demo.truth.filter(others).select(key_mess).sort(key_mess, nulls_last=True))
+    # the fabricated reads of before are still there; the new ones are all fabricators' on-site reads
+    before = truth.filter(~others).select(key)
+    now = demo.truth.filter(~others)
+    assert before.join(now, on=key, how="anti").is_empty()
+    extra = now.join(before, on=key, how="anti")
+    assert extra.height > 0
+    assert set(extra["reader"]) <= set(demo.readers.filter("fabricator")["reader"])
+    assert (extra["read_mode"] != "REMOTE").all()
+    # the reading files of teams without a fabricator are byte-identical
+    teams = set(demo.readers.filter("fabricator")["team"])
+    ours, off = _hashes(demo.landing), _hashes(tmp_path / "landing")
+    untouched = [k for k in ours if k.startswith("抄表明细") and k.split("_")[2].split(".")[0] not in teams]
+    assert untouched and all(ours[k] == off[k] for k in untouched)
 
 
 def test_truth_rows_point_to_real_readings(demo: Demo) -> None:

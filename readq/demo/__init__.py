@@ -63,6 +63,7 @@ class DemoSummary:
     meters: int = 0
     segments: int = 0
     readers: int = 0
+    fabricators: int = 0                               # readers who make up much of their route
     periods: list[str] = field(default_factory=list)
 
     @property
@@ -153,6 +154,7 @@ def generate_demo(landing: Path, truth_dir: Path, *, seed: int = 20261129, custo
         "config_version": config_version(),
         "demo_config_version": cfg.get("version"),
         "centre": {"teams": len(centre.team_names), "readers": len(centre.reader_names),
+                   "fabricators": int(centre.reader_fabricator.sum()),
                    "segments": len(centre.seg_no), "customers": customers, "meters": centre.n_mp},
         "files_per_kind": files_per_kind,
         "rows_per_kind": rows_per_kind,
@@ -164,5 +166,6 @@ def generate_demo(landing: Path, truth_dir: Path, *, seed: int = 20261129, custo
     return DemoSummary(
         files=files, files_per_kind=files_per_kind, rows_per_kind=rows_per_kind, truth_files=truth_files,
         problems=problems, detected=detected, seconds=time.perf_counter() - started, customers=customers,
-        meters=centre.n_mp, segments=len(centre.seg_no), readers=len(centre.reader_names), periods=periods,
+        meters=centre.n_mp, segments=len(centre.seg_no), readers=len(centre.reader_names),
+        fabricators=int(centre.reader_fabricator.sum()), periods=periods,
     )

@@ -37,7 +37,8 @@ CORRUPTIONS: tuple[str, ...] = ("transposition", "slip", "shift")
 _A = {name: i for i, name in enumerate(ANOMALY_TYPES)}
 _NO_LIMIT = 10**15
 _DETAILS = {"ESTIMATED": "estimated from history", "FABRICATED": "close to expected, status READ"}
-_S_STATE, _S_MONTH = 7, 100
+_S_STATE, _S_MONTH, _S_FABRICATION = 7, 100, 500
+_FABRICATED = READING_PROBLEMS.index("FABRICATED")
 _MANUAL, _HANDHELD, _REMOTE = (READ_MODES.index(m) for m in ("MANUAL", "HANDHELD", "REMOTE"))
 _READ, _MISSED, _ESTIMATED = (READ_STATUS.index(s) for s in ("READ", "MISSED", "ESTIMATED"))
 
@@ -265,6 +266,7 @@ class Simulator:
         self.reader_driven = np.array([pc[p].get("reader_driven", True) for p in READING_PROBLEMS])
         self.noise_sigma = np.array([cfg["classes"][k]["noise_sigma"] for k in CLASSES])
         self.wrong_mults = np.asarray(cfg["meters"]["wrong_multipliers"], dtype=np.int64)
+        self.fab_read_share = float(cfg["fabricators"]["read_share"])
 
     def month(self, t: int) -> Month:
         c, st = self.c, self.st
@@ -377,6 +379,7 @@ class Simulator:
         ok[ok] &= (seg[partner[ok]] == seg[cand[ok]]) & (pick[partner[ok]] == -1) & ~is_remote[partner[ok]]
         pick[cand[~ok]] = -1
         cand, partner = cand[ok], partner[ok]
+        made_up = self._fabricators(ctx, reader, is_remote, prop, pick, cum, partner)
 
         def rows_of(name: str) -> np.ndarray:
             return np.flatnonzero(pick == READING_PROBLEMS.index(name))
@@ -405,7 +408,11 @@ class Simulator:
         rep_this[cand] = true_this[partner]
         rep_this[partner] = true_this[cand]
         i = rows_of("FABRICATED")
-        fab = np.maximum(np.round(est[i] * (1 + rng.normal(0, pc["FABRICATED"]["noise"], len(i)))), 0)
+        noise = np.zeros(len(i))
+        extra = np.isin(i, made_up)                 # a fabricator's extra rows draw from their own stream
+        noise[~extra] = rng.normal(0, pc["FABRICATED"]["noise"], int((~extra).sum()))
+        noise[extra] = rng_for(self.seed, _S_FABRICATION, t, 1).normal(0, pc["FABRICATED"]["noise"], len(made_up))
+        fab = np.maximum(np.round(est[i] * (1 + noise)), 0)
         rep_this[i] = (last[i] + fab.astype(np.int64)) % cap[i]
 
         # billing: a decrease is taken as a roll-over
@@ -427,6 +434,25 @@ class Simulator:
             detail[name] = wrong
         return _Read(mode=mode, reader=reader, pick=pick, cand=cand, partner=partner, status=status,
                      raw_code=raw_code, rep_this=rep_this, kwh=kwh, true_kwh=true_kwh, wrap=wrap, detail=detail)
+
+    def _fabricators(self, ctx: _Ctx, reader: np.ndarray, is_remote: np.ndarray, prop: np.ndarray,
+                     pick: np.ndarray, cum: np.ndarray, partner: np.ndarray) -> np.ndarray:
+        """A fabricator ([fabricators]) makes up `read_share` of their on-site reads. The categorical
+        draw already gave each row its ordinary FABRICATED chance; a row it left clean (and that is
+        no 串户 partner) becomes FABRICATED with the probability that brings the row's share to
+        read_share. Drawn from an own stream, so every other draw of the month stays as it was.
+        Sets `pick` and returns the rows made up this way."""
+        n = len(pick)
+        rng = rng_for(self.seed, _S_FABRICATION, ctx.t, 0)
+        u = rng.random(n)
+        on_site = self.c.reader_fabricator[reader] & ~is_remote
+        clean = pick == -1
+        clean[partner] = False
+        ordinary = self.rates[_FABRICATED] * prop
+        q = np.clip((self.fab_read_share - ordinary) / np.maximum(1.0 - cum, 1e-12), 0.0, 1.0)
+        rows = np.flatnonzero(on_site & clean & (u < q))
+        pick[rows] = _FABRICATED
+        return rows
 
     # -- read dates, upload times, segment-level timing problems ------------------------------
     def _timing(self, ctx: _Ctx, rd: _Read, rng: np.random.Generator) -> dict[str, np.ndarray]:

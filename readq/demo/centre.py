@@ -8,6 +8,7 @@ already in export order.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from readq.demo.settings import CLASSES, month_start, parse_digits, rng_for, wei
 
 # random-stream purposes (keys of rng_for)
 _S_SEGMENTS, _S_STAFF, _S_CUSTOMERS, _S_METERS, _S_ROTATION, _S_NAMES = 1, 2, 3, 4, 5, 6
+_S_FABRICATORS = 8   # (7 is the simulation state's, readq.demo.behaviour)
 NEVER = 1 << 30      # "month index" of something that does not happen
 
 
@@ -34,6 +36,7 @@ class Centre:
     reader_pair: np.ndarray
     reader_propensity: np.ndarray
     reader_bad: np.ndarray
+    reader_fabricator: np.ndarray     # makes up a large share of the on-site reads ([fabricators])
     pair_team: np.ndarray
     pair_members: np.ndarray          # (pairs, 2) reader ids
     clerk_names: list[str]
@@ -327,11 +330,15 @@ def build_centre(cfg: dict[str, Any], seed: int, customers: int, periods: list[s
     # ---- rotation plan
     plan_pair, plan_reader, plan_partner, plan_held = _rotation_plan(
         rng_for(seed, _S_ROTATION), cfg["rotation"], T, seg_team, seg_remote_from, pair_team, pair_members)
+    on_site = np.zeros(R, dtype=bool)
+    on_site[plan_reader[np.arange(T)[:, None] < seg_remote_from[None, :]]] = True
+    fabricator = choose_fabricators(rng_for(seed, _S_FABRICATORS), cfg["fabricators"], on_site)
 
     return Centre(
         periods=list(periods), team_names=[t["name"] for t in teams], team_export=[t["export"] for t in teams],
         reader_names=reader_names, reader_team=reader_team, reader_pair=reader_pair,
-        reader_propensity=propensity, reader_bad=bad, pair_team=pair_team, pair_members=pair_members,
+        reader_propensity=propensity, reader_bad=bad, reader_fabricator=fabricator, pair_team=pair_team,
+        pair_members=pair_members,
         clerk_names=clerk_names,
         seg_no=seg_no, seg_name=seg_name, seg_team=seg_team, seg_plan_day=seg_plan_day, seg_hv=seg_hv,
         seg_hand=seg_hand, seg_remote_from=seg_remote_from, seg_start=seg_start,
@@ -345,6 +352,26 @@ def build_centre(cfg: dict[str, Any], seed: int, customers: int, periods: list[s
         mp_meter_len=mp_meter_len, mp_register0=reg0,
         mp_installed=mp_installed, meter_code=meter_code,
     )
+
+
+def fabricator_count(fab_cfg: dict[str, Any], readers: int) -> int:
+    """How many of `readers` fabricate: share x readers rounded half up, at least min_count in a
+    centre of at least min_readers readers, never more than there are."""
+    n = math.floor(float(fab_cfg["share"]) * readers + 0.5)
+    if readers >= int(fab_cfg["min_readers"]):
+        n = max(n, int(fab_cfg["min_count"]))
+    return min(n, readers)
+
+
+def choose_fabricators(rng: np.random.Generator, fab_cfg: dict[str, Any], on_site: np.ndarray) -> np.ndarray:
+    """Boolean per reader: the fabricators, fabricator_count(all readers) of them, drawn uniformly
+    among the readers who read on site at all in the window (`on_site`; a reader whose pair's
+    other member does the rounds, or whose segments are all remote, has nothing to make up)."""
+    out = np.zeros(len(on_site), dtype=bool)
+    eligible = np.flatnonzero(on_site)
+    n = min(fabricator_count(fab_cfg, len(on_site)), len(eligible))
+    out[rng.choice(eligible, n, replace=False)] = True
+    return out
 
 
 def _prefixed(prefix: str, digits: int, values: np.ndarray) -> pl.Series:

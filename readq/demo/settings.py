@@ -120,9 +120,24 @@ def _validate(cfg: dict[str, Any]) -> None:
                     "xlsx_earlier_export"):
         if cfg["export"][fmt_key] not in EXPORT_FORMATS:
             problems.append(f"export.{fmt_key} must be one of {sorted(EXPORT_FORMATS)}")
+    problems += _fabricator_problems(cfg.get("fabricators", {}))
     problems += _mess_problems(cfg.get("mess", {}))
     if problems:
         raise ValueError("config/demo.toml: " + "; ".join(problems))
+
+
+def _fabricator_problems(fab: dict[str, Any]) -> list[str]:
+    if not fab:
+        return ["[fabricators] is missing"]
+    out = []
+    for key in ("share", "read_share"):
+        if not 0 <= float(fab.get(key, -1)) <= 1:
+            out.append(f"fabricators.{key} must be a number in [0, 1]")
+    for key in ("min_count", "min_readers"):
+        value = fab.get(key, -1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            out.append(f"fabricators.{key} must be a whole number >= 0")
+    return out
 
 
 MESS_RATES: tuple[str, ...] = ("blank_register_rate", "bad_number_rate", "unknown_status_rate", "duplicate_rate",

@@ -1,6 +1,6 @@
 """Ground truth of the demo centre (never read by the pipeline): one row per injected problem
 or benign event per reading, whether a review finding or a field anomaly report names it, the
-readers' true propensities, and a run summary.
+readers' true propensities (and who fabricates, [fabricators]), and a run summary.
 
 Export mess (problems EXPORT_*, readq.demo.mess) also names the `file` and its `source_row`
 (1-based line/row); title, empty and totals rows have the customer fields null. Other rows
@@ -66,6 +66,7 @@ def readers_frame(c: Centre) -> pl.DataFrame:
         "partner": [c.reader_names[c.pair_members[p][1 - i % 2]] for i, p in enumerate(c.reader_pair)],
         "propensity": c.reader_propensity,
         "bad": c.reader_bad,
+        "fabricator": c.reader_fabricator,
     })
 
 
