@@ -284,6 +284,35 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from readq.evaluate import describe_source, evaluate, markdown
+
+    h = home()
+    snapshot = h.published if h.published.exists() else h.warehouse
+    if not snapshot.exists():
+        raise UsageError(f"no warehouse under {h.root} yet: run `readq demo` first")
+    truth = Path(args.truth) if args.truth else h.demo_truth
+    try:
+        ev = evaluate(snapshot, truth)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    table = Table(title=f"rules against the demo's ground truth ({ev.reads:,} readings)")
+    for col in ("floor", "value", "target", "met"):
+        table.add_column(col)
+    for name, value, target, ok in ev.floors:
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        table.add_row(name, shown, target, Text("yes" if ok else "no", style="green" if ok else "red"))
+    console.print(table)
+    if args.write:
+        out = Path(args.write)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(markdown(ev, source=describe_source(truth)), encoding="utf-8")
+        tmp.replace(out)
+        console.print(Text(f"wrote {out}"), soft_wrap=True)
+    return EXIT_OK if ev.met or not args.check else EXIT_INTERNAL
+
+
 def _serve(h: Home, port: int) -> int:
     app = REPO_ROOT / "dashboards" / "app.py"
     env = {**os.environ, "READQ_HOME": str(h.root)}
@@ -351,6 +380,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--unmasked", action="store_true",
                    help="show values as delivered, personal data included (masked by default)")
     q.set_defaults(func=cmd_quarantine)
+    e = sub.add_parser("evaluate", help="score every plausibility rule against the demo's ground truth")
+    e.add_argument("--truth", help="ground-truth folder (default: READQ_HOME/demo_truth)")
+    e.add_argument("--write", default="docs/RULES.md", help="write the tables here (Markdown; '' to skip)")
+    e.add_argument("--check", action="store_true", help="exit 1 when a floor of config/evaluation.toml is not met")
+    e.set_defaults(func=cmd_evaluate)
     s = sub.add_parser("serve", help="start the dashboards on the published snapshot")
     s.add_argument("--port", type=int, default=8501)
     s.set_defaults(func=cmd_serve)

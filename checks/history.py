@@ -1,0 +1,432 @@
+"""What a metering point's history says about this month's reading: pure functions, no I/O.
+
+`reading_context(window, period, cfg)` takes the readings of one month and of up to
+`[history].months` months before it (the columns of marts.meter_readings listed in WINDOW_COLUMNS)
+and returns one row per metering point read this month with the columns of marts.reading_context:
+the read period in days, the use, the expected use and its band, robust statistics of the
+deseasonalised use per day, runs of zero use and of estimates, the CUSUM change point of a sustained
+drop, and whether the previous reading looks wrong in a way this one compensates.
+
+The history is held as dense matrices (metering point × month) so that every statistic is one
+vectorised numpy expression: the cost grows with the meters of the month, and only mildly with the
+months of history (at most 25 columns).
+
+Conventions: "use" is kWh of the read period ((本次 − 上次) × 倍率); "per day" divides it by the days
+of the read period (read dates, else 例日 to 例日, else months × `days_per_month`), so 2- and 4-month
+cycles compare with monthly ones; "valid" history is a reading with status READ, a known positive use
+and no meter change in its period (zeros, estimates, partial periods are no evidence of normal use).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+WINDOW_COLUMNS = (
+    "period", "mp_key", "meter_no", "customer_class", "multiplier", "digits_int", "contract_capacity",
+    "last_read", "this_read", "read_status", "read_date", "plan_day",
+)
+_STATUS = {"READ": 1, "MISSED": 2, "ESTIMATED": 3}
+_READ, _MISSED, _ESTIMATED = 1, 2, 3
+_EPOCH = date(1970, 1, 1)
+
+
+def month_index(period: str) -> int:
+    """Months since 0000-01 of a 'YYYY-MM' period."""
+    return int(period[:4]) * 12 + int(period[5:7]) - 1
+
+
+def period_of_index(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _days(year: int, month: int, day: int) -> int:
+    return (date(year, month, day) - _EPOCH).days
+
+
+def _month_days(index: int) -> int:
+    y, m = divmod(index, 12)
+    nxt = date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1)
+    return (nxt - date(y, m + 1, 1)).days
+
+
+def plan_dates(month_idx: np.ndarray, plan_day: np.ndarray) -> np.ndarray:
+    """Days since 1970 of each reading's 例日 in its month (the 15th when no 例日 is known)."""
+    out = np.empty(len(month_idx), dtype=np.float64)
+    day = np.where(np.isnan(plan_day), 15, plan_day).astype(np.int64)
+    for m in np.unique(month_idx):
+        sel = month_idx == m
+        first = _days(int(m) // 12, int(m) % 12 + 1, 1)
+        out[sel] = first + np.clip(day[sel], 1, _month_days(int(m))) - 1
+    return out
+
+
+def band_shares(expected_kwh: np.ndarray, bands: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(high share, low share) of the HIGH/LOW band for each expected use, by its size tier."""
+    tiers = sorted(bands, key=lambda b: b["min_kwh"])
+    high = np.full(len(expected_kwh), np.nan)
+    low = np.full(len(expected_kwh), np.nan)
+    for tier in tiers:
+        sel = expected_kwh >= tier["min_kwh"]
+        high[sel], low[sel] = tier["high"], tier["low"]
+    return high, low
+
+
+def _kth_last(valid: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k-th last (k = 1: last) valid value of each row and its column (-1, nan when none)."""
+    from_right = np.cumsum(valid[:, ::-1], axis=1)[:, ::-1]
+    hit = valid & (from_right == k)
+    col = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    rows = np.arange(len(col))
+    val = np.where(col >= 0, values[rows, np.maximum(col, 0)], np.nan)
+    return val, col
+
+
+def _nanmedian_rows(m: np.ndarray) -> np.ndarray:
+    out = np.full(m.shape[0], np.nan)
+    some = ~np.isnan(m).all(axis=1)
+    if some.any():
+        out[some] = np.nanmedian(m[some], axis=1)
+    return out
+
+
+def _empty_context() -> pl.DataFrame:
+    return pl.DataFrame(schema=CONTEXT_SCHEMA)
+
+
+CONTEXT_SCHEMA: dict[str, Any] = {
+    "period": pl.String, "mp_key": pl.String, "meter_no": pl.String, "prev_period": pl.String,
+    "prev_read_date": pl.Date, "prev_this_read": pl.Float64, "meter_changed": pl.Boolean,
+    "period_days": pl.Int32, "cycle_months": pl.Int32, "use_kwh": pl.Float64, "wrapped_kwh": pl.Float64,
+    "use_per_day": pl.Float64, "expected_kwh": pl.Float64, "expected_per_day": pl.Float64,
+    "expected_trailing": pl.Float64, "expected_yoy": pl.Float64, "season_index": pl.Float64,
+    "history_months": pl.Int32, "band_low": pl.Float64, "band_high": pl.Float64,
+    "robust_median": pl.Float64, "robust_mad": pl.Float64, "robust_z": pl.Float64, "robust_months": pl.Int32,
+    "zero_cycles": pl.Int32, "estimate_cycles": pl.Int32, "repeat_kwh1": pl.Float64, "repeat_kwh2": pl.Float64,
+    "repeat_days1": pl.Int32, "repeat_days2": pl.Int32, "drop_start": pl.String, "drop_ratio": pl.Float64,
+    "drop_t": pl.Float64, "drop_months": pl.Int32, "prev_suspect": pl.Boolean,
+}
+
+
+def reading_context(window: pl.DataFrame, period: str, cfg: dict[str, Any]) -> pl.DataFrame:
+    """One row per metering point read in `period`, from `window` (that month and its history)."""
+    hc = cfg["history"]
+    rules = cfg["rules"]
+    months_back = int(hc["months"])
+    now = month_index(period)
+    w = window.select(WINDOW_COLUMNS).with_columns(
+        m=pl.col("period").str.slice(0, 4).cast(pl.Int64) * 12 + pl.col("period").str.slice(5, 2).cast(pl.Int64) - 1)
+    w = w.filter((pl.col("m") <= now) & (pl.col("m") >= now - months_back))
+    current = w.filter(pl.col("m") == now).unique("mp_key", keep="first", maintain_order=True)
+    n = current.height
+    if n == 0:
+        return _empty_context()
+    M = months_back + 1
+    keys = current.select("mp_key").with_row_index("i")
+    hist = w.join(keys, on="mp_key", how="inner").unique(["i", "m"], keep="first")
+    i = hist["i"].to_numpy().astype(np.int64)
+    j = (hist["m"].to_numpy() - (now - months_back)).astype(np.int64)
+
+    def mat(values: np.ndarray, fill: float = np.nan, dtype: Any = np.float64) -> np.ndarray:
+        out = np.full((n, M), fill, dtype=dtype)
+        out[i, j] = values
+        return out
+
+    def col(name: str) -> np.ndarray:
+        return hist[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    status = mat(hist["read_status"].replace_strict(_STATUS, default=0, return_dtype=pl.Int8).to_numpy(),
+                 0, np.int8)
+    this_read, last_read, mult = col("this_read"), col("last_read"), col("multiplier")
+    mult = np.where(np.isnan(mult), 1.0, mult)
+    span = np.where(np.isnan(col("digits_int")), np.nan, 10.0 ** col("digits_int"))
+    advance = this_read - last_read
+    # a roll-over in the history counts when its wrapped use is below the FALSE_ROLLOVER line
+    span_cap = rules["FALSE_ROLLOVER"]["max_span_share"] * span
+    top_ok = (last_read >= (1 - hc["rollover_top_share"]) * span) | (advance + span <= span_cap)
+    hist_use = np.where(advance >= 0, advance * mult, np.where(top_ok, (advance + span) * mult, np.nan))
+    use_m = mat(hist_use)
+    this_m, last_m = mat(this_read), mat(last_read)
+    read_date = hist["read_date"].cast(pl.Int32).cast(pl.Float64).fill_null(np.nan).to_numpy()
+    dates = np.where(np.isnan(read_date), plan_dates(hist["m"].to_numpy(), col("plan_day")), read_date)
+    date_m = mat(dates)
+    meter_codes = hist["meter_no"].cast(pl.Categorical).to_physical().cast(pl.Int64).to_numpy()
+    meter_m = mat(meter_codes, -1, np.int64)
+
+    # previous reading (not 未抄) before each month, per metering point
+    is_read = (status == _READ) | (status == _ESTIMATED)
+    pos = np.where(is_read, np.arange(M)[None, :], -1)
+    last_pos = np.maximum.accumulate(pos, axis=1)
+    prev_pos = np.concatenate([np.full((n, 1), -1), last_pos[:, :-1]], axis=1)
+    rows2 = np.arange(n)[:, None]
+    has_prev = prev_pos >= 0
+    pp = np.maximum(prev_pos, 0)
+    days_m = np.where(has_prev, date_m - date_m[rows2, pp], np.nan)
+    cycle_m = np.where(has_prev, np.arange(M)[None, :] - prev_pos, 0)
+    fallback_days = np.round(np.maximum(cycle_m, 1) * hc["days_per_month"])
+    days_m = np.where(np.isnan(days_m) | (days_m <= 0), fallback_days, days_m)
+    changed_m = has_prev & (meter_m != meter_m[rows2, pp]) & (meter_m >= 0)
+    per_day_m = use_m / days_m
+    valid = (status == _READ) & (use_m > 0) & ~changed_m & np.isfinite(per_day_m)
+
+    # seasonal index per class and month: median over the class's points of use / own median
+    classes = current["customer_class"].fill_null("").to_numpy()
+    own_med = _nanmedian_rows(np.where(valid, per_day_m, np.nan))
+    ratio_m = np.where(valid, per_day_m / own_med[:, None], np.nan)
+    season = np.ones((n, M))
+    for c in np.unique(classes):
+        sel = classes == c
+        block = ratio_m[sel]
+        counts = (~np.isnan(block)).sum(axis=0)
+        med = np.ones(M)
+        enough = counts >= hc["season_min_points"]
+        if enough.any():
+            med[enough] = np.nanmedian(block[:, enough], axis=0)
+        season[sel] = med[None, :]
+    # history screened like a trend table: a month far from the point's own median is no evidence
+    s_ratio = hc["suspect_ratio"]
+    own_n = valid.sum(axis=1)
+    screened = valid & ~((own_n[:, None] >= hc["min_history_months"])
+                         & ((ratio_m > s_ratio) | (ratio_m < 1 / s_ratio)))
+    x_m = np.where(valid, per_day_m / season, np.nan)
+
+    cur = M - 1
+    hist_valid = screened.copy()
+    hist_valid[:, cur] = False
+    trailing = np.stack([_kth_last(hist_valid, x_m, k)[0] for k in range(1, int(hc["trailing_reads"]) + 1)], axis=1)
+    trail = _nanmedian_rows(trailing) * season[:, cur]
+    yoy = np.where(hist_valid[:, cur - 12], per_day_m[:, cur - 12], np.nan) if M > 12 else np.full(n, np.nan)
+    wt, wy = hc["trailing_weight"], hc["yoy_weight"]
+    num = np.where(np.isnan(trail), 0, wt * np.nan_to_num(trail)) + np.where(np.isnan(yoy), 0, wy * np.nan_to_num(yoy))
+    den = np.where(np.isnan(trail), 0, wt) + np.where(np.isnan(yoy), 0, wy)
+    history_months = hist_valid.sum(axis=1)
+    expected_pd = np.where((den > 0) & (history_months >= hc["min_history_months"]),
+                           num / np.where(den > 0, den, 1), np.nan)
+
+    # a period longer than the point's usual cycle (a suspension, months without a read) is not judged
+    # against per-day history: nobody knows on how many of those days power was used
+    cyc_hist = np.where(is_read & has_prev, cycle_m, np.nan).astype(np.float64)
+    cyc_hist[:, cur] = np.nan
+    usual = _nanmedian_rows(cyc_hist)
+    gap = has_prev[:, cur] & (cycle_m[:, cur] > np.where(np.isnan(usual), 1, usual))
+    expected_pd = np.where(gap, np.nan, expected_pd)
+
+    # this month's period, use and roll-over plausibility
+    days = days_m[:, cur]
+    period_days = np.where(has_prev[:, cur], days, np.nan)
+    expected_kwh = expected_pd * days
+    cm = current
+    c_this, c_last = this_m[:, cur], last_m[:, cur]
+    c_mult = cm["multiplier"].cast(pl.Float64).fill_null(1.0).to_numpy()
+    c_span = 10.0 ** cm["digits_int"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    capacity = cm["contract_capacity"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    cap_kwh = capacity * 24.0 * days * rules["CAPACITY"]["factor"]
+    decrease = c_this < c_last
+    wrapped = np.where(decrease, (c_this - c_last + c_span) * c_mult, np.nan)
+    # plausible: the wrapped use is at most rollover_max_ratio × expected (else the capacity cap, else the
+    # FALSE_ROLLOVER line: max_span_share of the register), and the register could have reached its top
+    # with such a use (or was within rollover_top_share of it)
+    limit = np.where(np.isnan(expected_kwh), cap_kwh, hc["rollover_max_ratio"] * expected_kwh)
+    limit = np.where(np.isnan(limit), rules["FALSE_ROLLOVER"]["max_span_share"] * c_span * c_mult, limit)
+    to_top = (c_span - c_last) * c_mult
+    near_top = (c_last >= (1 - hc["rollover_top_share"]) * c_span) | (to_top <= limit)
+    plausible_wrap = decrease & near_top & (wrapped <= limit)
+    changed = changed_m[:, cur]
+    use = np.where(~decrease, (c_this - c_last) * c_mult, np.where(plausible_wrap & ~changed, wrapped, np.nan))
+    use_pd = use / days
+
+    high, low = band_shares(np.nan_to_num(expected_kwh, nan=-1.0), rules["HIGH"]["bands"])
+    floor = rules["HIGH"]["floor_kwh"]
+    band_high = np.maximum(expected_kwh * (1 + high), expected_kwh + floor)
+    band_low = np.maximum(np.minimum(expected_kwh * (1 - low), expected_kwh - floor), 0.0)
+
+    # robust z of the deseasonalised use per day over the history
+    hx = np.where(hist_valid, x_m, np.nan)
+    r_med = _nanmedian_rows(hx)
+    r_mad = _nanmedian_rows(np.abs(hx - r_med[:, None]))
+    r_n = hist_valid.sum(axis=1)
+    rz = rules["ROBUST_Z"]
+    scale = 1.4826 * np.maximum(r_mad, rz["min_mad_share"] * r_med)
+    x_cur = use_pd / season[:, cur]
+    judged = (r_n > 0) & (scale > 0) & (use > 0) & ~gap
+    robust_z = np.where(judged, np.abs(x_cur - r_med) / np.where(scale > 0, scale, 1), np.nan)
+
+    zero_cycles, estimate_cycles = _runs(status, use_m, use)
+
+    # previous two periods (REPEATED_USE)
+    read_val = is_read.copy()
+    read_val[:, cur] = False
+    k1, c1 = _kth_last(read_val, use_m, 1)
+    k2, c2 = _kth_last(read_val, use_m, 2)
+    d1 = np.where(c1 >= 0, days_m[np.arange(n), np.maximum(c1, 0)], np.nan)
+    d2 = np.where(c2 >= 0, days_m[np.arange(n), np.maximum(c2, 0)], np.nan)
+
+    drop = _sustained_drop(x_m, valid, now - months_back, rules["SUSTAINED_DROP"])
+
+    # the previous reading looks wrong and this one compensates it
+    pc = prev_pos[:, cur]
+    has = pc >= 0
+    pcc = np.maximum(pc, 0)
+    prev_use = use_m[np.arange(n), pcc]
+    prev_exp = r_med * season[np.arange(n), pcc] * days_m[np.arange(n), pcc]
+    prev_ratio = prev_use / prev_exp
+    s = hc["suspect_ratio"]
+    prev_bad = has & np.isfinite(prev_exp) & (prev_exp > 0) & (
+        np.isnan(prev_use) | (prev_ratio > s) | (prev_ratio < 1 / s))
+    prev_last = last_m[np.arange(n), pcc]
+    both = (c_this - prev_last) * c_mult
+    both_ratio = both / (prev_exp + expected_kwh)
+    comp = hc["compensated_ratio"]
+    by_ratio = prev_bad & np.isfinite(both_ratio) & (both_ratio <= comp) & (both_ratio >= 1 / comp)
+    # or, with no history needed: the register is in order once the previous reading is left out (it was
+    # above both neighbours, or below both), so that reading is the one out of line
+    # (a meter running backwards by less than a month's use looks the same, so a previous use that
+    # was plausible against expected clears that reading)
+    prev_this = this_m[np.arange(n), pcc]
+    known = np.isfinite(prev_exp) & (prev_exp > 0)
+    too_high = (prev_this > c_this) & (c_this >= prev_last) & (~known | (prev_ratio > s))
+    both_ok = ~np.isfinite(both_ratio) | ((both_ratio <= comp) & (both_ratio >= 1 / comp))
+    too_low = (prev_this < prev_last) & (c_this >= prev_last) & both_ok
+    prev_suspect = has & ~changed & (by_ratio | too_high | too_low)
+
+    prev_period = _labels(now - months_back, M, pcc, has)
+    prev_date = np.where(has, date_m[np.arange(n), pcc], np.nan)
+    return pl.DataFrame({
+        "period": [period] * n,
+        "mp_key": cm["mp_key"],
+        "meter_no": cm["meter_no"],
+        "prev_period": prev_period,
+        "prev_read_date": _int(prev_date).cast(pl.Date),
+        "prev_this_read": np.where(has, this_m[np.arange(n), pcc], np.nan),
+        "meter_changed": changed,
+        "period_days": _int(period_days),
+        "cycle_months": _int(np.where(has, cycle_m[:, cur], np.nan)),
+        "use_kwh": use,
+        "wrapped_kwh": wrapped,
+        "use_per_day": use_pd,
+        "expected_kwh": expected_kwh,
+        "expected_per_day": expected_pd,
+        "expected_trailing": trail,
+        "expected_yoy": yoy,
+        "season_index": season[:, cur],
+        "history_months": history_months.astype(np.int32),
+        "band_low": band_low,
+        "band_high": band_high,
+        "robust_median": r_med,
+        "robust_mad": r_mad,
+        "robust_z": robust_z,
+        "robust_months": r_n.astype(np.int32),
+        "zero_cycles": zero_cycles,
+        "estimate_cycles": estimate_cycles,
+        "repeat_kwh1": k1, "repeat_kwh2": k2,
+        "repeat_days1": _int(d1), "repeat_days2": _int(d2),
+        "drop_start": drop["start"], "drop_ratio": drop["ratio"], "drop_t": drop["t"],
+        "drop_months": drop["months"],
+        "prev_suspect": prev_suspect,
+    }, nan_to_null=True).cast(CONTEXT_SCHEMA)
+
+
+def _labels(first_index: int, months: int, col: np.ndarray, mask: np.ndarray) -> pl.Series:
+    """The period label of column `col` of the window where `mask`, else null."""
+    labels = pl.Series([period_of_index(first_index + c) for c in range(months)], dtype=pl.String)
+    picked = labels.gather(col.astype(np.int64))
+    return pl.select(pl.when(pl.Series(mask)).then(picked)).to_series()
+
+
+def _int(a: np.ndarray) -> pl.Series:
+    return pl.Series(np.round(np.asarray(a, dtype=np.float64)), nan_to_null=True).cast(pl.Int32)
+
+
+def _runs(status: np.ndarray, use_m: np.ndarray, use_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Consecutive zero-use read cycles and consecutive 估抄 ending with this month (未抄 months are
+    not cycles: they neither count nor break a run)."""
+    n, M = status.shape
+    use_m = use_m.copy()
+    use_m[:, -1] = use_now
+    zeros = np.zeros(n, dtype=np.int32)
+    estimates = np.zeros(n, dtype=np.int32)
+    z_alive = np.ones(n, dtype=bool)
+    e_alive = np.ones(n, dtype=bool)
+    for c in range(M - 1, -1, -1):
+        s = status[:, c]
+        skip = (s == _MISSED) | (s == 0)
+        is_zero = (s == _READ) & (use_m[:, c] == 0)
+        zeros += (z_alive & is_zero).astype(np.int32)
+        z_alive &= is_zero | skip
+        is_est = s == _ESTIMATED
+        estimates += (e_alive & is_est).astype(np.int32)
+        e_alive &= is_est | skip
+        if c == M - 1:
+            z_alive &= is_zero
+            e_alive &= is_est
+    return zeros, estimates
+
+
+def _sustained_drop(x_m: np.ndarray, valid: np.ndarray, first_index: int, p: dict[str, Any]) -> dict[str, Any]:
+    """CUSUM change point of log(deseasonalised use per day), judged at the last month.
+
+    The change point k maximises S_k = Σ_{t≤k} (y_t − ȳ) over the valid months; the drop is the mean
+    after k against the mean before, with a pooled-variance t statistic. A drop counts when this
+    month is valid and after it, at least `min_after` months long, and deep and sure enough; or when
+    the last `below_months` uses are all below `below_share` of the level before them.
+    """
+    n, M = x_m.shape
+    y = np.where(valid, np.log(np.where(valid, x_m, 1.0)), 0.0)
+    cnt = valid.sum(axis=1)
+    mean = np.where(cnt > 0, y.sum(axis=1) / np.maximum(cnt, 1), 0.0)
+    dev = np.where(valid, y - mean[:, None], 0.0)
+    S = np.cumsum(dev, axis=1)
+    n1 = np.cumsum(valid, axis=1)
+    n2 = cnt[:, None] - n1
+    ok_k = valid & (n1 >= 2) & (n2 >= p["min_after"])
+    S_masked = np.where(ok_k, S, -np.inf)
+    k = S_masked.argmax(axis=1)
+    rows = np.arange(n)
+    has_k = np.isfinite(S_masked[rows, k])
+    cy = np.cumsum(y, axis=1)
+    cy2 = np.cumsum(y * y, axis=1)
+    a1, a2 = n1[rows, k].astype(float), n2[rows, k].astype(float)
+    s1, s2 = cy[rows, k], cy[:, -1] - cy[rows, k]
+    q1, q2 = cy2[rows, k], cy2[:, -1] - cy2[rows, k]
+    m1 = s1 / np.maximum(a1, 1)
+    m2 = s2 / np.maximum(a2, 1)
+    ss = (q1 - a1 * m1**2) + (q2 - a2 * m2**2)
+    sp = np.sqrt(np.maximum(ss, 0) / np.maximum(a1 + a2 - 2, 1))
+    sp = np.maximum(sp, 1e-3)
+    t = (m1 - m2) / (sp * np.sqrt(1 / np.maximum(a1, 1) + 1 / np.maximum(a2, 1)))
+    ratio = np.exp(m2 - m1)
+    now_valid = valid[:, -1]
+    # a drop is sustained: every month after the change point is nearer the new level than the old (one
+    # low month after a normal one is LOW's or ROBUST_Z's, not a change of level)
+    after_k = valid & (np.arange(M)[None, :] > k[:, None])
+    highest_after = np.where(after_k, y, -np.inf).max(axis=1)
+    cusum_ok = (has_k & now_valid & (cnt >= p["min_months"]) & (ratio <= p["max_ratio"]) & (t >= p["min_t"])
+                & (highest_after < (m1 + m2) / 2))
+    # the first valid month after k
+    after = valid & (np.arange(M)[None, :] > k[:, None])
+    start_col = np.where(after.any(axis=1), after.argmax(axis=1), -1)
+
+    # or: the last `below_months` valid uses below `below_share` of the level before them
+    bm = int(p["below_months"])
+    lasts = [_kth_last(valid, x_m, kk) for kk in range(1, bm + 1)]
+    last_vals = np.stack([v for v, _ in lasts], axis=1)
+    first_of_run = lasts[-1][1]
+    before = valid & (np.arange(M)[None, :] < first_of_run[:, None])
+    level = _nanmedian_rows(np.where(before, x_m, np.nan))
+    below_ok = (now_valid & (first_of_run >= 0) & (before.sum(axis=1) >= p["min_months"] - bm)
+                & np.all(last_vals < p["below_share"] * level[:, None], axis=1))
+    below_ratio = _nanmedian_rows(last_vals) / level
+
+    found = cusum_ok | below_ok
+    col = np.where(cusum_ok, start_col, first_of_run)
+    start = _labels(first_index, M, np.maximum(col, 0), found & (col >= 0))
+    months = np.where(found & (col >= 0), M - col, np.nan)
+    return {
+        "start": start,
+        "ratio": np.where(found, np.where(cusum_ok, ratio, below_ratio), np.nan),
+        "t": np.where(found & cusum_ok, t, np.nan),
+        "months": _int(months),
+    }
