@@ -36,6 +36,9 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("kpis.py", "page_kpis", ":material/monitoring:", "kpis", default=True),
+    PageSpec("anomalies.py", "page_anomalies", ":material/troubleshoot:", "anomalies",
+             section_key="nav_section_analysis"),
+    PageSpec("readers.py", "page_readers", ":material/badge:", "readers", section_key="nav_section_analysis"),
     PageSpec("quality.py", "page_quality", ":material/fact_check:", "quality", section_key="nav_section_data"),
 ]
 

@@ -73,6 +73,27 @@ def query(snap: Snapshot, sql: str, params: tuple[Any, ...] = ()) -> pl.DataFram
         raise SnapshotError("snapshot_unreadable", str(exc)) from exc
 
 
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _query_many(snap: Snapshot, queries: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[pl.DataFrame]:
+    con = duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
+    try:
+        return [con.sql(sql, params=list(params)).pl() for sql, params in queries]
+    finally:
+        con.close()
+
+
+def query_many(snap: Snapshot, queries: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[pl.DataFrame]:
+    """Run several fixed queries (each `(sql, params)`) on one short-lived connection, cached as one:
+    a page that needs a few small results opens the snapshot once, not once per query (an open costs
+    tens of milliseconds). Errors become `SnapshotError`, as in `query`."""
+    try:
+        return _query_many(snap, queries)
+    except duckdb.CatalogException as exc:
+        raise SnapshotError("missing_table", str(exc)) from exc
+    except duckdb.Error as exc:
+        raise SnapshotError("snapshot_unreadable", str(exc)) from exc
+
+
 KPI_SQL = """
 select period, team, customers_due, customers_read, customers_missed, customers_estimated,
        customers_remote, customers_with_error, actual_read_rate, missed_rate, estimated_rate,

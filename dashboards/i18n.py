@@ -211,6 +211,189 @@ CATALOG: dict[str, dict[str, str]] = {
         "code_table_responsible_role": "责任岗位",
         "code_table_field_anomaly_type": "异常类别",
         "code_table_segment_read_mode": "抄表段抄表方式",
+        # --- Anomalies and readers pages ---
+        "nav_section_analysis": "异常分析",
+        "list_sep": "、",
+        "page_anomalies": "异常标记",
+        "page_readers": "抄表员核查",
+        "rule_REG_DECREASE": "示数倒走",
+        "rule_ROLLOVER": "示数翻转（满量程）",
+        "rule_FALSE_ROLLOVER": "误判翻转",
+        "rule_ARITHMETIC": "电量计算不符",
+        "rule_MULTIPLIER_SHIFT": "倍率错误",
+        "rule_ZERO_ACTIVE": "有抄无量（零电量）",
+        "rule_HIGH": "电量偏高",
+        "rule_LOW": "电量偏低",
+        "rule_VERY_HIGH": "电量异常偏高",
+        "rule_VERY_LOW": "电量异常偏低",
+        "rule_ROBUST_Z": "偏离历史（稳健 Z 值）",
+        "rule_CAPACITY": "超出合同容量",
+        "rule_REPEATED_USE": "电量重复（疑似估抄）",
+        "rule_CONSEC_ESTIMATES": "连续估抄",
+        "rule_SUSTAINED_DROP": "电量持续下降",
+        "rule_DIGIT_SLIP": "数字错位",
+        "rule_READ_DATE": "抄表日期异常",
+        "rule_DUPLICATE": "重复抄表记录",
+        "rule_ALL": "任一规则（警告或严重）",
+        "severity_fail": "严重",
+        "severity_warn": "警告",
+        "severity_info": "提示",
+        "anomalies_title": "合理性规则：异常标记",
+        "no_flag_tables": (
+            "快照中还没有规则标记所需的表（{tables}），可能是旧版本快照。请运行 `readq build` 后刷新。"
+        ),
+        "no_flag_months": "还没有任何月份的抄表记录或规则标记。",
+        "rule_label": "规则",
+        "all_rules": "全部规则",
+        "anomalies_scope": "范围：{month} · {teams} · {rule}",
+        "unattributed_note": "“{name}”是导出和抄表派工都没有归属到抄表队的抄表记录：单独列出，不会被丢弃。",
+        "metric_reads": "抄表次数（不含未抄）",
+        "metric_flags": "标记数",
+        "metric_per_1000": "每千次抄表标记数",
+        "metric_fail_flags": "严重标记",
+        "flags_not_computed": (
+            "{month} 的规则标记尚未计算（快照中没有该月 marts.reading_flags 的构建记录）："
+            "标记数和比率显示“无数据”，而不是 0。"
+        ),
+        "no_flags_month": "{month} 的 {reads} 次抄表没有触发任何规则。",
+        "rules_title": "按规则",
+        "rules_caption": (
+            "每千次抄表标记数 = 标记数 ÷ 范围内已抄（不含未抄）的抄表次数 × 1,000；一次抄表可能触发多条规则。"
+        ),
+        "col_rule_code": "规则代码",
+        "col_rule": "规则",
+        "col_flags": "标记数",
+        "col_reads": "抄表次数",
+        "col_per_1000": "每千次抄表标记数",
+        "col_severity": "严重程度",
+        "chart_rules_month": "{month} 各规则每千次抄表标记数",
+        "chart_rules_trend": "各规则每千次抄表标记数（按月）",
+        "axis_per_1000": "每千次抄表标记数",
+        "months_not_computed": "规则标记尚未计算的月份（图中为空缺，不是 0）：{months}",
+        "heatmap_section": "抄表队 × 月份",
+        "heatmap_title": "每千次抄表的警告与严重标记（{rule}）",
+        "heatmap_caption": (
+            "颜色越深，每千次抄表的标记越多；灰色格：该月没有抄表或标记尚未计算（无数据，不是 0）。"
+            "悬停可见标记数和抄表次数。"
+        ),
+        "efficacy_title": "规则有效性（对照复核差错）",
+        "efficacy_caption": (
+            "精确率 = 复核确认为差错的标记 ÷ 标记数；召回率 = 被标记的确认差错 ÷ 确认差错数。"
+            "全中心口径，不受抄表队筛选影响。"
+        ),
+        "no_efficacy_table": (
+            "快照中没有 marts.rule_efficacy（可能是旧版本快照），无法显示规则有效性。请运行 `readq build` 后刷新。"
+        ),
+        "no_efficacy_rows": "{month} 没有规则有效性数据。",
+        "findings_missing_note": (
+            "{month} 没有收到复核结果（差错数据）：精确率和召回率显示为“无复核结果”，而不是 0。"
+        ),
+        "no_findings": "无复核结果",
+        "no_flags_short": "无标记",
+        "no_confirmed_errors": "无确认差错",
+        "col_precision": "精确率（确认 / 标记）",
+        "col_recall": "召回率（已标记 / 确认差错）",
+        "flag_list_title": "{month} 标记明细",
+        "severity_label": "严重程度",
+        "all_severities": "全部严重程度",
+        "no_flags_filtered": "{month} 在当前筛选条件下没有标记。",
+        "flag_list_caption": "共 {n} 条标记，涉及 {meters} 个计量点。",
+        "flag_list_truncated": "只显示前 {shown} 条（共 {n} 条）：可用规则、抄表队或严重程度缩小范围。",
+        "col_reader": "抄表员",
+        "col_segment": "抄表段",
+        "col_customer_no": "用户编号",
+        "col_meter_no": "电能表编号",
+        "col_mp_key": "计量点",
+        "col_observed": "观测值",
+        "col_expected": "期望值",
+        "col_ratio": "比值",
+        "col_history_months": "历史月数",
+        "col_evidence": "证据",
+        "meter_label": "计量点（选择一条标记，查看该计量点的历史与原始记录）",
+        "meter_placeholder": "从标记列表中选择一个计量点",
+        "meter_not_listed": (
+            "链接中的计量点不在 {month} 当前筛选的标记列表中（可能是旧链接或被修改过的链接）：请从列表中选择。"
+        ),
+        "meter_title": "计量点详情",
+        "meter_caption": "计量点 {meter} · 用户编号 {customer} · 电能表 {meter_no} · {team} · {reader}",
+        "evidence_title": "本月的标记与证据",
+        "col_evidence_key": "证据项",
+        "col_evidence_value": "取值",
+        "history_title": "用电量历史",
+        "no_context_table": "快照中没有 marts.reading_context（可能是旧版本快照），无法显示历史。",
+        "no_history": "该计量点在 marts.reading_context 中没有历史记录。",
+        "chart_history": "用电量、期望用电量与合理区间",
+        "trace_use": "用电量",
+        "trace_expected": "期望用电量",
+        "trace_band": "合理区间",
+        "trace_flags": "触发的规则",
+        "axis_kwh": "电量（kWh）",
+        "col_band_low": "区间下限",
+        "col_band_high": "区间上限",
+        "history_table": "历史明细",
+        "source_title": "溯源：交付文件、行号与原始行",
+        "no_delivery_record": "（交付登记中没有该交付）",
+        "raw_title": "原始行（按交付原样，个人信息已脱敏）",
+        "raw_not_published": "此快照不含原始行（raw.readings 未发布到看板快照）：只能显示文件和行号。",
+        "raw_row_missing": "原始数据中找不到第 {row} 行。",
+        "col_raw_value": "交付值（已脱敏）",
+        "col_value_in_mart": "入库值",
+        "raw_extras": "未映射的列（不显示取值：无法确定是否含个人信息）：{columns}",
+        "readers_title": "抄表员核查：数字特征与编造迹象",
+        "no_forensics_table": (
+            "快照中没有抄表员核查表 marts.reader_forensics（可能是旧版本快照）。请运行 `readq build` 后刷新。"
+        ),
+        "no_forensics_rows": "抄表员核查表还没有任何月份。",
+        "no_forensics_scope": "{month} 所选抄表队没有抄表员核查数据。",
+        "readers_scope": "范围：{month} · {teams}",
+        "forensics_caption": (
+            "每位抄表员的统计覆盖截至 {month} 的滚动窗口（见“月数”）。标记是复核的线索，不是结论；"
+            "“数据不足”表示读数太少，不是 0。"
+        ),
+        "col_reads_window": "抄表次数（窗口内）",
+        "col_reads_month": "本月抄表次数",
+        "col_months": "月数",
+        "col_heaping": "尾数堆积指数",
+        "col_last_digit_p": "末位均匀性 p 值",
+        "col_digit_slip": "数字错位占比",
+        "col_signature": "编造特征值",
+        "col_signature_rank": "特征排名",
+        "col_flagged": "已标记",
+        "col_flag_reasons": "标记原因",
+        "col_dispersion": "残差离散度",
+        "too_few": "数据不足",
+        "flagged_yes": "⚠️ 是",
+        "flagged_no": "否",
+        "reason_HEAPING": "尾数堆积",
+        "reason_LAST_DIGIT": "末位数字不均匀",
+        "reason_DIGIT_SLIP": "数字错位偏多",
+        "reason_FABRICATION": "读数过于贴近期望值",
+        "reader_label": "抄表员（抄表员 · 抄表队）",
+        "reader_placeholder": "选择一位抄表员查看详情",
+        "reader_not_listed": "链接中的抄表员不在 {month} 当前筛选的列表中：请从列表中选择。",
+        "reader_header": "抄表员详情",
+        "reader_summary": "{reader} · {team} · 窗口内 {reads} 次抄表 · {months} 个月 · 本月 {reads_month} 次",
+        "chart_digits": "本次示数末位数字分布",
+        "axis_digit": "末位数字",
+        "axis_count": "读数个数",
+        "digits_observed": "实际个数",
+        "digits_expected": "均匀分布期望",
+        "digits_heaped": "计入尾数堆积的数字",
+        "digits_caption": (
+            "期望 = 计入末位统计的读数 ÷ 10（{n} ÷ 10 = {e}）；示数未变的读数计入抄表次数，但不计入末位统计。"
+        ),
+        "no_digits": "该抄表员没有计入末位统计的读数。",
+        "chart_peers": "{team}：各抄表员的残差离散度",
+        "peer_line": "同行中位离散度",
+        "peers_caption": (
+            "残差 = ln(用电量 ÷ 期望用电量)；离散度越低，读数越贴近期望。"
+            "特征值 = 同行中位离散度 ÷ 本人离散度（越高越可疑）。"
+        ),
+        "peers_missing": "没有离散度（残差读数不足）、未画出的抄表员：{readers}",
+        "no_peers": "该抄表队没有可比较的离散度（残差读数不足）。",
+        "unattributed_reader_note": (
+            "“{name}”汇总了无法归属到抄表员的记录（多人混合）：只作参考，不排名、不标记，也不作为他人的同行。"
+        ),
     },
     "en": {
         "app_title": "Reading-quality dashboard",
@@ -431,6 +614,207 @@ CATALOG: dict[str, dict[str, str]] = {
         "code_table_responsible_role": "responsible role",
         "code_table_field_anomaly_type": "field anomaly type",
         "code_table_segment_read_mode": "segment read mode",
+        # --- Anomalies and readers pages ---
+        "nav_section_analysis": "Analysis",
+        "list_sep": ", ",
+        "page_anomalies": "Anomaly flags",
+        "page_readers": "Reader forensics",
+        "rule_REG_DECREASE": "register decreased",
+        "rule_ROLLOVER": "register roll-over",
+        "rule_FALSE_ROLLOVER": "false roll-over",
+        "rule_ARITHMETIC": "kWh arithmetic mismatch",
+        "rule_MULTIPLIER_SHIFT": "multiplier shift",
+        "rule_ZERO_ACTIVE": "zero use while read",
+        "rule_HIGH": "use high",
+        "rule_LOW": "use low",
+        "rule_VERY_HIGH": "use very high",
+        "rule_VERY_LOW": "use very low",
+        "rule_ROBUST_Z": "off its history (robust z)",
+        "rule_CAPACITY": "above contract capacity",
+        "rule_REPEATED_USE": "repeated use (possible estimate)",
+        "rule_CONSEC_ESTIMATES": "consecutive estimates",
+        "rule_SUSTAINED_DROP": "sustained drop",
+        "rule_DIGIT_SLIP": "digit slip",
+        "rule_READ_DATE": "read date off plan",
+        "rule_DUPLICATE": "duplicate reading",
+        "rule_ALL": "any rule (warn or fail)",
+        "severity_fail": "fail",
+        "severity_warn": "warning",
+        "severity_info": "info",
+        "anomalies_title": "Plausibility rules: anomaly flags",
+        "no_flag_tables": (
+            "The snapshot has no tables for the rule flags yet ({tables}); it may be an older snapshot. "
+            "Run `readq build` and reload."
+        ),
+        "no_flag_months": "No month has readings or rule flags yet.",
+        "rule_label": "Rule",
+        "all_rules": "All rules",
+        "anomalies_scope": "Scope: {month} · {teams} · {rule}",
+        "unattributed_note": (
+            "“{name}” holds the readings that neither the export nor the assignments attribute to a team: "
+            "listed as such, never dropped."
+        ),
+        "metric_reads": "Reads (missed reads not counted)",
+        "metric_flags": "Flags",
+        "metric_per_1000": "Flags per 1,000 reads",
+        "metric_fail_flags": "Fail flags",
+        "flags_not_computed": (
+            "The rule flags of {month} have not been computed (the snapshot records no build of "
+            "marts.reading_flags for it): flags and rates show “no data”, not 0."
+        ),
+        "no_flags_month": "No rule fired on the {reads} reads of {month}.",
+        "rules_title": "By rule",
+        "rules_caption": (
+            "Flags per 1,000 reads = flags ÷ reads in scope (missed reads not counted) × 1,000; one reading may "
+            "trip several rules."
+        ),
+        "col_rule_code": "Rule id",
+        "col_rule": "Rule",
+        "col_flags": "Flags",
+        "col_reads": "Reads",
+        "col_per_1000": "Flags per 1,000 reads",
+        "col_severity": "Severity",
+        "chart_rules_month": "Flags per 1,000 reads by rule, {month}",
+        "chart_rules_trend": "Flags per 1,000 reads by rule and month",
+        "axis_per_1000": "Flags per 1,000 reads",
+        "months_not_computed": "Months whose flags were not computed (gaps in the chart, not 0): {months}",
+        "heatmap_section": "Teams × months",
+        "heatmap_title": "Warn and fail flags per 1,000 reads ({rule})",
+        "heatmap_caption": (
+            "Darker means more flags per 1,000 reads; a grey cell: no reads that month, or flags not "
+            "computed (no data, not 0). Hover for the flag and read counts."
+        ),
+        "efficacy_title": "Rule efficacy (against review findings)",
+        "efficacy_caption": (
+            "Precision = flags that a review finding confirmed as an error ÷ flags; recall = confirmed "
+            "errors that were flagged ÷ confirmed errors. Whole centre: the team filter does not apply."
+        ),
+        "no_efficacy_table": (
+            "The snapshot has no marts.rule_efficacy (it may be an older snapshot): rule efficacy cannot be "
+            "shown. Run `readq build` and reload."
+        ),
+        "no_efficacy_rows": "No rule efficacy for {month}.",
+        "findings_missing_note": (
+            "No review findings (error data) were delivered for {month}: precision and recall show "
+            "“no review findings”, not 0."
+        ),
+        "no_findings": "no review findings",
+        "no_flags_short": "no flags",
+        "no_confirmed_errors": "no confirmed errors",
+        "col_precision": "Precision (confirmed / flags)",
+        "col_recall": "Recall (flagged / confirmed errors)",
+        "flag_list_title": "Flags of {month}",
+        "severity_label": "Severity",
+        "all_severities": "All severities",
+        "no_flags_filtered": "No flags in {month} for the current filters.",
+        "flag_list_caption": "{n} flags on {meters} metering points.",
+        "flag_list_truncated": "Showing the first {shown} of {n} flags: narrow them by rule, team or severity.",
+        "col_reader": "Reader",
+        "col_segment": "Segment",
+        "col_customer_no": "Customer no.",
+        "col_meter_no": "Meter no.",
+        "col_mp_key": "Metering point",
+        "col_observed": "Observed",
+        "col_expected": "Expected",
+        "col_ratio": "Ratio",
+        "col_history_months": "History months",
+        "col_evidence": "Evidence",
+        "meter_label": "Metering point (choose a flag to see the meter's history and source row)",
+        "meter_placeholder": "Choose a metering point from the flag list",
+        "meter_not_listed": (
+            "The metering point in the link is not in the flag list of {month} for the current filters "
+            "(an old or edited link): choose one from the list."
+        ),
+        "meter_title": "Metering point",
+        "meter_caption": "Metering point {meter} · customer no. {customer} · meter {meter_no} · {team} · {reader}",
+        "evidence_title": "This month's flags and their evidence",
+        "col_evidence_key": "Evidence item",
+        "col_evidence_value": "Value",
+        "history_title": "Use history",
+        "no_context_table": (
+            "The snapshot has no marts.reading_context (it may be an older snapshot): the history cannot be shown."
+        ),
+        "no_history": "This metering point has no history in marts.reading_context.",
+        "chart_history": "Use, expected use and band",
+        "trace_use": "Use",
+        "trace_expected": "Expected use",
+        "trace_band": "Expected band",
+        "trace_flags": "Rules fired",
+        "axis_kwh": "kWh",
+        "col_band_low": "Band low",
+        "col_band_high": "Band high",
+        "history_table": "History table",
+        "source_title": "Source: file, line and delivered row",
+        "no_delivery_record": "(not in the delivery registry)",
+        "raw_title": "The row as delivered (personal data masked)",
+        "raw_not_published": (
+            "This snapshot holds no delivered rows (raw.readings is not published to the dashboards' "
+            "snapshot): only the file and line are shown."
+        ),
+        "raw_row_missing": "Line {row} is not in the delivered rows.",
+        "col_raw_value": "Delivered value (masked)",
+        "col_value_in_mart": "Value in the warehouse",
+        "raw_extras": "Unmapped columns (values not shown: they may hold personal data): {columns}",
+        "readers_title": "Reader forensics: digits and fabrication signatures",
+        "no_forensics_table": (
+            "The snapshot has no reader forensics table marts.reader_forensics (it may be an older snapshot). "
+            "Run `readq build` and reload."
+        ),
+        "no_forensics_rows": "The reader forensics table has no months yet.",
+        "no_forensics_scope": "No reader forensics for the selected teams in {month}.",
+        "readers_scope": "Scope: {month} · {teams}",
+        "forensics_caption": (
+            "Each reader's statistics cover the rolling window ending with {month} (see “Months”). A flag is "
+            "a lead for a recheck, not a finding; “too few” means too few readings, not 0."
+        ),
+        "col_reads_window": "Reads (window)",
+        "col_reads_month": "Reads this month",
+        "col_months": "Months",
+        "col_heaping": "Heaping index",
+        "col_last_digit_p": "Last-digit p-value",
+        "col_digit_slip": "Digit-slip share",
+        "col_signature": "Signature",
+        "col_signature_rank": "Signature rank",
+        "col_flagged": "Flagged",
+        "col_flag_reasons": "Reasons",
+        "col_dispersion": "Residual dispersion",
+        "too_few": "too few",
+        "flagged_yes": "⚠️ yes",
+        "flagged_no": "no",
+        "reason_HEAPING": "terminal-digit heaping",
+        "reason_LAST_DIGIT": "last digit not uniform",
+        "reason_DIGIT_SLIP": "many digit slips",
+        "reason_FABRICATION": "readings too close to expected",
+        "reader_label": "Reader (reader · team)",
+        "reader_placeholder": "Choose a reader for the details",
+        "reader_not_listed": (
+            "The reader in the link is not in the list of {month} for the current filters: choose one from the list."
+        ),
+        "reader_header": "Reader detail",
+        "reader_summary": "{reader} · {team} · {reads} reads in {months} months · {reads_month} this month",
+        "chart_digits": "Last digit of the readings",
+        "axis_digit": "Last digit",
+        "axis_count": "Readings",
+        "digits_observed": "Observed",
+        "digits_expected": "Uniform expectation",
+        "digits_heaped": "Digits counted as heaping",
+        "digits_caption": (
+            "Expectation = readings with a counted last digit ÷ 10 ({n} ÷ 10 = {e}); readings whose register "
+            "did not move count as reads but not in the digit statistics."
+        ),
+        "no_digits": "This reader has no readings with a counted last digit.",
+        "chart_peers": "{team}: residual dispersion of each reader",
+        "peer_line": "Peers' median dispersion",
+        "peers_caption": (
+            "Residual = ln(use ÷ expected use); the lower the dispersion, the closer the readings sit to "
+            "expected. Signature = peers' median dispersion ÷ own dispersion (higher is more suspicious)."
+        ),
+        "peers_missing": "Readers without a dispersion (too few residuals), not drawn: {readers}",
+        "no_peers": "No reader of this team has a dispersion to compare (too few residuals).",
+        "unattributed_reader_note": (
+            "“{name}” pools the readings no reader is attributed to (many people): for reference only, never "
+            "ranked, flagged or anyone's peer."
+        ),
     },
 }
 
