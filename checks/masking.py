@@ -35,7 +35,8 @@ def _phone(expr: pl.Expr) -> pl.Expr:
     head, tail = p["phone_keep_head"], p["phone_keep_tail"]
     digits = expr.str.replace_all(r"\D", "")
     long_enough = digits.str.len_chars() > head + tail
-    return (pl.when(long_enough)
+    already = expr.str.contains(r"^\d*\*{4}\d*$")           # masked before: masking again changes nothing
+    return (pl.when(already).then(expr).when(long_enough)
             .then(digits.str.slice(0, head) + pl.lit("****") + digits.str.slice(-tail, tail))
             .otherwise(pl.lit(STARS)))
 

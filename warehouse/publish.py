@@ -2,7 +2,8 @@
 
 DuckDB allows one writer or many readers per file, across processes, so the dashboards
 never open the pipeline's file: the pipeline copies the published layers (marts, the
-delivery registry, quarantine reasons) into `<snapshot>.next`, closes it, and swaps it in
+delivery registry, quarantine reasons, the delivered rows behind each flag with personal data masked)
+into `<snapshot>.next`, closes it, and swaps it in
 with `os.replace` — readers see the old snapshot or the new one, never a partial one.
 """
 
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
+from checks.masking import mask_column, personal_columns
 from warehouse.schema import latest_change
 
 PUBLISHED = {
@@ -23,6 +26,13 @@ PUBLISHED = {
 }
 # Columns that never leave the warehouse (personal data as delivered; views get the masked form).
 WITHHELD = {"quarantine.rows": ("raw_value",)}
+# The delivered rows behind every flag (drill-down to the source line), personal columns masked:
+# only those rows leave the warehouse, not all of raw.
+FLAGGED_SOURCE_ROWS = """
+    select r.* from raw.readings r
+    semi join marts.reading_flags f
+      on f.delivery_id = r.delivery_id and f.source_row = r.source_row and f.sheet is not distinct from r.sheet
+"""
 
 
 @dataclass
@@ -30,6 +40,20 @@ class PublishResult:
     path: Path
     tables: dict[str, int]
     size_bytes: int
+
+
+def _publish_source_rows(conn: duckdb.DuckDBPyConnection) -> int:
+    """raw.readings rows behind a flag into the snapshot (attached as `snapshot`), personal data masked."""
+    rows = conn.sql(FLAGGED_SOURCE_ROWS).pl()
+    masked = rows.with_columns(mask_column("readings", c, pl.col(c)).alias(c)
+                               for c in personal_columns("readings") if c in rows.columns)
+    conn.execute("create schema if not exists snapshot.raw")
+    conn.register("masked_source_rows", masked)
+    try:
+        conn.execute("create table snapshot.raw.readings as select * from masked_source_rows")
+    finally:
+        conn.unregister("masked_source_rows")
+    return masked.height
 
 
 def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
@@ -56,6 +80,7 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
                 conn.execute(f"create table snapshot.{schema}.{name} as select {columns} from {schema}.{name}")
                 tables[f"{schema}.{name}"] = conn.execute(
                     f"select count(*) from snapshot.{schema}.{name}").fetchall()[0][0]
+        tables["raw.readings"] = _publish_source_rows(conn)
     finally:
         conn.execute("detach snapshot")
     os.replace(staging, target)
