@@ -102,7 +102,8 @@ CONTEXT_SCHEMA: dict[str, Any] = {
     "prev_read_date": pl.Date, "prev_this_read": pl.Float64, "meter_changed": pl.Boolean,
     "period_days": pl.Int32, "cycle_months": pl.Int32, "use_kwh": pl.Float64, "wrapped_kwh": pl.Float64,
     "use_per_day": pl.Float64, "expected_kwh": pl.Float64, "expected_per_day": pl.Float64,
-    "expected_trailing": pl.Float64, "expected_yoy": pl.Float64, "season_index": pl.Float64,
+    "expected_trailing": pl.Float64, "expected_yoy": pl.Float64, "expected_smooth": pl.Float64,
+    "season_index": pl.Float64,
     "history_months": pl.Int32, "band_low": pl.Float64, "band_high": pl.Float64,
     "robust_median": pl.Float64, "robust_mad": pl.Float64, "robust_z": pl.Float64, "robust_months": pl.Int32,
     "zero_cycles": pl.Int32, "estimate_cycles": pl.Int32, "repeat_kwh1": pl.Float64, "repeat_kwh2": pl.Float64,
@@ -265,6 +266,7 @@ def reading_context(window: pl.DataFrame, period: str, cfg: dict[str, Any]) -> p
     d2 = np.where(c2 >= 0, days_m[np.arange(n), np.maximum(c2, 0)], np.nan)
 
     drop = _sustained_drop(x_m, valid, now - months_back, rules["SUSTAINED_DROP"])
+    smooth = _smoothed(use_m, status, changed_m, hc["smooth_weight"])
 
     # the previous reading looks wrong and this one compensates it
     pc = prev_pos[:, cur]
@@ -311,6 +313,7 @@ def reading_context(window: pl.DataFrame, period: str, cfg: dict[str, Any]) -> p
         "expected_per_day": expected_pd,
         "expected_trailing": trail,
         "expected_yoy": yoy,
+        "expected_smooth": smooth,
         "season_index": season[:, cur],
         "history_months": history_months.astype(np.int32),
         "band_low": band_low,
@@ -338,6 +341,19 @@ def _labels(first_index: int, months: int, col: np.ndarray, mask: np.ndarray) ->
 
 def _int(a: np.ndarray) -> pl.Series:
     return pl.Series(np.round(np.asarray(a, dtype=np.float64)), nan_to_null=True).cast(pl.Int32)
+
+
+def _smoothed(use_m: np.ndarray, status: np.ndarray, changed_m: np.ndarray, weight: float) -> np.ndarray:
+    """The billing system's reference use before this month: exponential smoothing, with `weight` on the
+    newest, of the uses reported (已抄, a known use; restarted by a new meter)."""
+    n, M = use_m.shape
+    est = np.full(n, np.nan)
+    for c in range(M - 1):
+        use = use_m[:, c]
+        ok = (status[:, c] == _READ) & np.isfinite(use) & (use >= 0)
+        est = np.where(changed_m[:, c], np.nan, est)
+        est = np.where(ok, np.where(np.isnan(est), use, (1 - weight) * est + weight * use), est)
+    return est
 
 
 def _runs(status: np.ndarray, use_m: np.ndarray, use_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

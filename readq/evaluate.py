@@ -39,6 +39,26 @@ class Evaluation:
         return all(ok for *_, ok in self.floors)
 
 
+def fabricator_ranks(warehouse: Path, truth_dir: Path, window_months: int) -> pl.DataFrame:
+    """Per month with a full forensics window: each fabricating reader's signature rank and percentile
+    (null when too few readings to be ranked)."""
+    readers_path = truth_dir / "readers.parquet"
+    if not readers_path.exists():
+        return pl.DataFrame(schema={"period": pl.String, "reader": pl.String, "signature_pct": pl.Float64})
+    fabricators = pl.read_parquet(readers_path).filter(pl.col("fabricator")).select("reader")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        ranks = con.sql("select period, reader, signature_rank, signature_pct from marts.reader_forensics").pl()
+        first = con.execute("select min(period) from marts.meter_readings").fetchall()[0][0]
+    finally:
+        con.close()
+    if first is None:
+        return ranks.head(0)
+    full = ranks.filter(pl.col("period").map_elements(month_index, return_dtype=pl.Int64)
+                        >= month_index(first) + window_months - 1)
+    return full.join(fabricators, on="reader", how="inner").sort("period", "reader")
+
+
 def load_inputs(warehouse: Path, truth_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(flags, readings with their previous period, truth rows of readings)."""
     truth_path = truth_dir / "injected_problems.parquet"
@@ -305,7 +325,17 @@ def markdown(ev: Evaluation, *, source: str) -> str:
 
 def evaluate(warehouse: Path, truth_dir: Path) -> Evaluation:
     flags, readings, truth = load_inputs(warehouse, truth_dir)
-    return score(flags, readings, truth, load_toml("evaluation.toml"), load_toml("rules.toml"))
+    cfg = load_toml("evaluation.toml")
+    ev = score(flags, readings, truth, cfg, load_toml("rules.toml"))
+    window = int(load_toml("forensics.toml")["scope"]["window_months"])
+    ranks = fabricator_ranks(warehouse, truth_dir, window).filter(pl.col("signature_pct").is_not_null())
+    decile = cfg["floors"]["fabricator_top_share"]
+    if ranks.height:
+        share = ranks.select((pl.col("signature_pct") <= decile).mean()).item()
+        ev.floors.append((f"fabricating readers in the top {decile:.0%} of the signature, per month with a full "
+                          f"{window}-month window (n = {ranks.height} reader-months)", share,
+                          f">= {cfg['floors']['fabricator_months']}", share >= cfg["floors"]["fabricator_months"]))
+    return ev
 
 
 def describe_source(truth_dir: Path) -> str:

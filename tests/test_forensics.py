@@ -243,7 +243,7 @@ def build_inputs() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, 
             "copies": 1, "copies_differ": False, "repeats_dropped": 0, "config_version": "t", "computed_at": NOW})
         if use is not None:
             context.append({"period": period, "mp_key": mp_key, "mp_id": row, "meter_no": mp_key,
-                            "meter_changed": False, "use_kwh": use, "expected_kwh": expected, "zero_cycles": 0,
+                            "meter_changed": False, "use_kwh": use, "expected_smooth": expected, "zero_cycles": 0,
                             "estimate_cycles": 0, "prev_suspect": False, "config_version": "t",
                             "computed_at": NOW})
 

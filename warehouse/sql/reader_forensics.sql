@@ -14,7 +14,8 @@
 -- digit_counts count the last integer digit of 本次示数 (a register that did not move is left out:
 -- [digits] exclude_unchanged, so their sum can be below `reads`); heaping and the chi-square are null
 -- below [digits] min_reads. DIGIT_SLIP flags are those of the readings in scope.
--- Signature: r = ln(use / expected) (marts.reading_context, use > 0 and expected > 0);
+-- Signature: r = ln(use / reference use) (marts.reading_context: use_kwh / expected_smooth, the billing
+-- system's reference use a handheld shows and a made-up reading copies; both > 0);
 -- residual_dispersion = 1.4826 × MAD(r); peer_dispersion = median dispersion of the other ranked
 -- readers of the team (fewer than [residuals] min_team_peers: of the centre); signature = peer / own
 -- (own floored at [residuals] dispersion_floor); ranked when residual_reads ≥ [residuals] min_reads.

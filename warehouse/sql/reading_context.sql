@@ -15,7 +15,7 @@ with context as (
 final as (
     select period, mp_key, hash(mp_key) as mp_id, meter_no, prev_period, prev_read_date, prev_this_read,
            meter_changed, period_days, cycle_months, use_kwh, wrapped_kwh, use_per_day, expected_kwh,
-           expected_per_day, expected_trailing, expected_yoy, season_index, history_months, band_low, band_high,
+           expected_per_day, expected_trailing, expected_yoy, expected_smooth, season_index, history_months, band_low, band_high,
            robust_median, robust_mad, robust_z, robust_months, zero_cycles, estimate_cycles,
            repeat_kwh1, repeat_kwh2, repeat_days1, repeat_days2, drop_start, drop_ratio, drop_t, drop_months,
            prev_suspect,

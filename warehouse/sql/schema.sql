@@ -209,6 +209,8 @@ create table if not exists marts.reading_context (
     expected_per_day  double,
     expected_trailing double,               -- trailing-3 median per day × seasonal index
     expected_yoy      double,               -- same month last year, per day
+    expected_smooth   double,               -- the billing system's reference use: exponential smoothing of the
+                                            -- uses reported before (what a handheld shows; fabrication copies it)
     season_index      double,               -- class seasonal index of this month (peer median)
     history_months    integer,              -- valid months of history behind the expected value
     band_low          double,               -- HIGH/LOW band (kWh) for this period

@@ -51,10 +51,10 @@ with {SCOPE},
 residuals as (
     select s.reader,
            case when s.reader = $unattributed then s.team end             as team_key,
-           ln(c.use_kwh / c.expected_kwh)                                 as r
+           ln(c.use_kwh / c.expected_smooth)                              as r
     from scope s
     join marts.reading_context c on c.period = s.period and c.mp_key = s.mp_key
-    where c.period between $start and $period and c.use_kwh > 0 and c.expected_kwh > 0
+    where c.period between $start and $period and c.use_kwh > 0 and c.expected_smooth > 0
 ),
 centres as (
     select reader, team_key, median(r) as centre, count(*) as n
