@@ -154,6 +154,7 @@ def reading_context(window: pl.DataFrame, period: str, cfg: dict[str, Any]) -> p
     read_date = hist["read_date"].cast(pl.Int32).cast(pl.Float64).fill_null(np.nan).to_numpy()
     dates = np.where(np.isnan(read_date), plan_dates(hist["m"].to_numpy(), col("plan_day")), read_date)
     date_m = mat(dates)
+    dated_m = mat((~np.isnan(read_date)).astype(np.float64), 0.0) > 0
     meter_codes = hist["meter_no"].cast(pl.Categorical).to_physical().cast(pl.Int64).to_numpy()
     meter_m = mat(meter_codes, -1, np.int64)
 
@@ -213,7 +214,17 @@ def reading_context(window: pl.DataFrame, period: str, cfg: dict[str, Any]) -> p
     cyc_hist[:, cur] = np.nan
     usual = _nanmedian_rows(cyc_hist)
     gap = has_prev[:, cur] & (cycle_m[:, cur] > np.where(np.isnan(usual), 1, usual))
-    expected_pd = np.where(gap, np.nan, expected_pd)
+    # nor is a period whose 上次 is not the previous 本次 (the register chain is broken: a reading in
+    # between is missing or was changed), or whose read dates give a length READ_DATE rejects
+    pc0 = np.maximum(prev_pos[:, cur], 0)
+    chain_broken = (has_prev[:, cur] & ~changed_m[:, cur]
+                    & (np.abs(last_m[:, cur] - this_m[np.arange(n), pc0]) > hc["chain_tolerance"]))
+    rd = rules["READ_DATE"]
+    cyc = np.maximum(cycle_m[:, cur], 1)
+    dated = dated_m[:, cur] & dated_m[np.arange(n), pc0] & has_prev[:, cur]
+    length = days_m[:, cur]
+    bad_length = dated & ((length < rd["min_days_per_month"] * cyc) | (length > rd["max_days_per_month"] * cyc))
+    expected_pd = np.where(gap | chain_broken | bad_length, np.nan, expected_pd)
 
     # this month's period, use and roll-over plausibility
     days = days_m[:, cur]
