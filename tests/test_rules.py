@@ -161,6 +161,16 @@ def test_a_decrease_from_mid_register_billed_as_a_wrap_is_a_false_rollover() -> 
     no_flag(o, "ROLLOVER", "ARITHMETIC", mp_key="MID")
 
 
+def test_a_missed_read_billed_as_a_wrap_is_a_false_rollover_whatever_its_status() -> None:
+    # the real SG186 export (product brief §2): 未抄 (code 89) rows with 本次 < 上次, billed ~10^6 kWh
+    rows = [reading(END, 5_353.0, 2_964.0, kwh=997_611.0, status="MISSED", digits=6, digits_dec=0)]
+    o = evaluate(rows, END)
+    false = o.one("FALSE_ROLLOVER", "MP1")
+    assert false["severity"] == "fail" and false["evidence"]["read_status"] == "MISSED"
+    assert false["evidence"]["billed_kwh"] == pytest.approx(997_611.0)
+    no_flag(o, "REG_DECREASE", "ROLLOVER", "ARITHMETIC", mp_key="MP1")
+
+
 def test_a_wrap_near_the_top_far_above_expected_is_no_rollover() -> None:
     o = decreases()                          # wrapped: 46,800 kWh against ~300 expected
     assert o.ctx("NEAR_TOP")["wrapped_kwh"] == pytest.approx(46_800.6)
