@@ -331,9 +331,12 @@ def evaluate(warehouse: Path, truth_dir: Path) -> Evaluation:
     ranks = fabricator_ranks(warehouse, truth_dir, window).filter(pl.col("signature_pct").is_not_null())
     decile = cfg["floors"]["fabricator_top_share"]
     if ranks.height:
-        share = ranks.select((pl.col("signature_pct") <= decile).mean()).item()
-        ev.floors.append((f"fabricating readers in the top {decile:.0%} of the signature, per month with a full "
-                          f"{window}-month window (n = {ranks.height} reader-months)", share,
+        # the top share of the ranked readers, at least the first (a small centre has fewer than 10)
+        ranked = (pl.col("signature_rank") / pl.col("signature_pct")).round()
+        top = pl.col("signature_rank") <= pl.max_horizontal((ranked * decile).floor(), pl.lit(1.0))
+        share = ranks.select(top.mean()).item()
+        ev.floors.append((f"fabricating readers in the top {decile:.0%} (at least rank 1) of the signature, per month "
+                          f"with a full {window}-month window (n = {ranks.height} reader-months)", share,
                           f">= {cfg['floors']['fabricator_months']}", share >= cfg["floors"]["fabricator_months"]))
     return ev
 
