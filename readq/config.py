@@ -7,6 +7,7 @@ the repository's `config/`). Every computed result records `config_version()`.
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import os
@@ -35,7 +36,8 @@ def load_toml(name: str) -> dict[str, Any]:
     path = config_dir() / name
     if not path.exists():
         raise FileNotFoundError(f"config file not found: {path}")
-    return _load_toml(str(path), path.stat().st_mtime_ns)
+    # a copy: the parse is cached, and a caller that changes its dict must not change everyone's config
+    return copy.deepcopy(_load_toml(str(path), path.stat().st_mtime_ns))
 
 
 def config_version() -> str:

@@ -90,7 +90,7 @@ def test_retuning_a_rule_changes_the_next_build(demo: tuple[Path, Path], monkeyp
     assert before > 0
     import readq.config as config
 
-    cfg = load_toml("rules.toml")
+    cfg = load_toml("rules.toml")               # a copy: the change stays in this test
     cfg["rules"]["READ_DATE"]["enabled"] = False
     real = config.load_toml
     monkeypatch.setattr("warehouse.steps.reading_flags.load_toml",
@@ -162,3 +162,9 @@ def test_evaluate_writes_the_rules_document(scored: Evaluation) -> None:
         assert f"| {rule_id} |" in text
     assert "| ROLLOVER | benign event |" in text
     assert "## Floors" in text and "| reads flagged at warn or fail |" in text
+
+
+def test_changing_a_loaded_config_changes_nobody_elses() -> None:
+    first = load_toml("rules.toml")
+    first["rules"]["READ_DATE"]["enabled"] = False
+    assert load_toml("rules.toml")["rules"]["READ_DATE"]["enabled"] is True
