@@ -74,3 +74,28 @@ def run_dashboard(page: str | None = None, **query: str | list[str]):
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_page(page: str, **query: str | list[str]):
+    """The page opened by a deep link (`/<url_path>?…`): the entrypoint runs with the page chosen, without
+    a first run of the default page."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=30)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def publish_copy(built: Path) -> Path:
+    """A prepared snapshot copied to where the dashboards read (the test's data folder)."""
+    import shutil
+
+    from readq.config import home
+
+    target = home().published
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(built, target)
+    return target

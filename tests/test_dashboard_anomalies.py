@@ -26,7 +26,6 @@ MP-A01: history 2026-01..03 (use 100, 110, 300), flags 2026-02 HIGH and 2026-03 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import anomalies as an
 from readq.config import home
-from tests.conftest import DASHBOARD_APP, run_dashboard
+from tests.conftest import open_page, publish_copy, run_dashboard
 from warehouse.schema import ensure_schema
 
 PAGE = "views/anomalies.py"
@@ -175,21 +174,11 @@ def _isolated(streamlit_isolated):
 
 @pytest.fixture
 def snapshot(built: Path) -> Path:
-    target = home().published
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(built, target)
-    return target
+    return publish_copy(built)
 
 
 def run_page(**query: str | list[str]) -> AppTest:
-    """The page opened by a deep link (`/anomalies?…`): the entrypoint runs with the page chosen
-    (its url_path is its file name), without a first run of the default page."""
-    at = AppTest.from_file(DASHBOARD_APP, default_timeout=30)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, **query)
 
 
 def frame_with(at: AppTest, column: str):

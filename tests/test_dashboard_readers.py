@@ -11,7 +11,6 @@ reads: unchanged registers count as reads, not as digits) -> uniform expectation
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from readq.config import home
-from tests.conftest import DASHBOARD_APP
+from tests.conftest import open_page, publish_copy
 from warehouse.schema import ensure_schema
 
 PAGE = "views/readers.py"
@@ -76,20 +75,11 @@ def _isolated(streamlit_isolated):
 
 @pytest.fixture
 def snapshot(built: Path) -> Path:
-    target = home().published
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(built, target)
-    return target
+    return publish_copy(built)
 
 
 def run_page(**query: str | list[str]) -> AppTest:
-    """The page opened by a deep link (`/readers?…`)."""
-    at = AppTest.from_file(DASHBOARD_APP, default_timeout=30)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, **query)
 
 
 def charts(at: AppTest) -> dict[str, dict]:
