@@ -378,13 +378,10 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def child_build(args: argparse.Namespace) -> None:
+def first_pass(args: argparse.Namespace, path: Path, out: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Generate (or reuse) the warehouse and build every mart of months 1 … N in order, timing each."""
     from readq.config import load_toml
 
-    def log(msg: str) -> None:
-        print(f"[{args.meters:,}] {msg}", file=sys.stderr, flush=True)
-
-    path = Path(args.db)
     months_back = int(load_toml("rules.toml")["history"]["months"])
     t0 = time.perf_counter()
     reuse = args.reuse and path.exists()
@@ -411,7 +408,6 @@ def child_build(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {"meters": args.meters, "months": args.months, "labels": labels, "rows": rows,
                               "code": code_fingerprint(),
                               "generate_s": gen_s, "months_back": months_back, "curve": [], "runs": {}}
-    out = Path(args.out)
     for k, period in enumerate(labels, start=1):
         partial = 3 < k < args.full_from
         built = materialize_month(path, period, HISTORY_MARTS if partial else None)
@@ -421,16 +417,38 @@ def child_build(args: argparse.Namespace) -> None:
             f"{sum(v['seconds'] for v in built.values()):.1f}s "
             f"(reading_context {built.get('reading_context', {}).get('seconds', math.nan):.1f}s)")
         out.write_text(json.dumps(result), encoding="utf-8")
+    return result
+
+
+def child_build(args: argparse.Namespace) -> None:
+
+    def log(msg: str) -> None:
+        print(f"[{args.meters:,}] {msg}", file=sys.stderr, flush=True)
+
+    path = Path(args.db)
+    out = Path(args.out)
+    previous = json.loads(out.read_text(encoding="utf-8")) if args.resume and out.exists() else {}
+    if len(previous.get("curve", [])) == args.months:   # resumed: the first pass is done, re-time what is missing
+        result: dict[str, Any] = previous
+        labels, rows = result["labels"], result["rows"]
+        if result["code"] != code_fingerprint():
+            result["code_resumed"] = code_fingerprint()
+    else:
+        result = first_pass(args, path, out, log)
+        labels, rows = result["labels"], result["rows"]
     base, last = labels[2], labels[-1]
     result["base"], result["last"] = base, last
-    result["runs"] = {base: [], last: []}
-    for k in range(args.runs):
+    runs = result.setdefault("runs", {})
+    for period in (base, last):
+        runs.setdefault(period, [])
+    while min(len(runs[base]), len(runs[last])) < args.runs:
         for period in (base, last):
-            result["runs"][period].append(materialize_month(path, period))
-            result.setdefault("load", []).append(os.getloadavg()[0])
-            total = sum(v["seconds"] for v in result["runs"][period][-1].values())
-            log(f"re-timed {period} run {k + 1}: {total:.1f}s")
-        out.write_text(json.dumps(result), encoding="utf-8")
+            if len(runs[period]) < args.runs:
+                runs[period].append(materialize_month(path, period))
+                result.setdefault("load", []).append(os.getloadavg()[0])
+                total = sum(v["seconds"] for v in runs[period][-1].values())
+                log(f"re-timed {period} run {len(runs[period])}: {total:.1f}s")
+                out.write_text(json.dumps(result), encoding="utf-8")
     result["summary"] = summarise(result["runs"], base, last, rows)
     result["warehouse_mb"] = path.stat().st_size / 1e6
     out.write_text(json.dumps(result), encoding="utf-8")
@@ -575,7 +593,7 @@ def child_profile(args: argparse.Namespace) -> None:
             t3 = time.perf_counter()
             conn.execute("rollback")
             prof.update(delete_s=t1 - t0, insert_s=t2 - t1, record_s=t3 - t2)
-            if period == labels[-1]:
+            if period == labels[-1] and args.meters < 500_000:   # at 1M a second 18 GB run risks the machine
                 profiler = cProfile.Profile()
                 profiler.enable()
                 history.reading_context(frame, period, cfg)
@@ -600,7 +618,28 @@ def _f(x: float, digits: int = 2) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
 
 
+def complete(r: dict[str, Any]) -> dict[str, Any]:
+    """A size whose re-timings were cut short (the process was ended): when its first pass finished and
+    each month has a re-timing, summarise the first pass's build with the re-timings that finished."""
+    if "summary" in r or len(r.get("curve", [])) != r["months"] or not r.get("runs"):
+        return r
+    base, last = r["labels"][2], r["labels"][-1]
+    if not (r["runs"].get(base) and r["runs"].get(last)):
+        return r
+    first = {c["period"]: {k: v for k, v in c.items() if isinstance(v, dict)} for c in r["curve"]}
+    runs = {p: [first[p], *r["runs"][p]] for p in (base, last)}
+    note = (f"the re-timings were cut short (the process was ended from outside after {len(r['runs'][base])} of "
+            f"month 3 and {len(r['runs'][last])} of month {r['months']}): medians of those and the first pass's build")
+    return {**r, "base": base, "last": last, "runs": runs, "summary": summarise(runs, base, last, r["rows"]),
+            "note": note, "warehouse_mb": r.get("warehouse_mb", math.nan)}
+
+
+def first_pass_s(r: dict[str, Any]) -> float:
+    return sum(v["seconds"] + v["check_seconds"] for c in r["curve"] for v in c.values() if isinstance(v, dict))
+
+
 def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], runs: int) -> str:
+    results = [complete(r) for r in results]
     done = [r for r in results if "summary" in r]
     lines = [
         "## A month with 24 months of history behind it (`history_bench.py`)",
@@ -624,8 +663,11 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
         base, last, n = r["base"], r["last"], len(r["labels"])
         lines += [
             f"### {r['meters']:,} meters ({r['rows'][last]:,} readings a month; warehouse "
-            f"{r['warehouse_mb']:,.0f} MB; generated in {r['generate_s']:.0f} s)",
+            f"{r['warehouse_mb']:,.0f} MB; generated in {r['generate_s']:.0f} s; first pass "
+            f"{first_pass_s(r) / 60:.0f} min; code {r.get('code', '?')})",
             "",
+            *([f"_{len(r['runs'][base])} run(s) of month 3, {len(r['runs'][last])} of month {n}: {r['note']}._", ""]
+              if r.get("note") else []),
             f"| mart | month 3 s | month {n} s | × month 3 | rows/s month 3 | rows/s month {n} | "
             f"peak RSS MB 3 / {n} |",
             "|---|---|---|---|---|---|---|",
@@ -672,8 +714,9 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
             f"window query {_f(last['window_s'])} / {_f(base['window_s'])} ({last['window_rows']:,} / "
             f"{base['window_rows']:,} rows), `checks.history.reading_context` {_f(last['context_s'])} / "
             f"{_f(base['context_s'])}, insert {_f(last['insert_s'])} / {_f(base['insert_s'])}, delete "
-            f"{_f(last['delete_s'])} / {_f(base['delete_s'])}. The statements of reading_context taking most "
-            "(checks/history.py line):",
+            f"{_f(last['delete_s'])} / {_f(base['delete_s'])}; peak RSS {_f(last['peak_rss_mb'], 0)} / "
+            f"{_f(base['peak_rss_mb'], 0)} MB. The statements of reading_context taking most "
+            f"(checks/history.py line, code {p.get('code', '?')}):",
             "",
             "| line | statement | month 27 s | month 3 s |",
             "|---|---|---|---|",
@@ -717,6 +760,9 @@ def interpretation(done: list[dict[str, Any]], profiles: dict[int, dict[str, Any
     r = done[-1]
     rows_out = {p: {n: v["rows_out"] for n, v in r["runs"][p][0].items()} for p in (r["base"], r["last"])}
     flags = (rows_out[r["base"]].get("reading_flags", math.nan), rows_out[r["last"]].get("reading_flags", math.nan))
+    rc = next(x for x in r["summary"] if x["mart"] == "reading_context")
+    rc_rss = (f"reading_context at {r['meters']:,} meters: {rc['base_rss_mb']:,.0f} MB at month 3, "
+              f"{rc['last_rss_mb']:,.0f} MB at month {r['months']}")
     window = ""
     if (prof := profiles.get(r["meters"])) is not None:
         a, b = prof["periods"][prof["base"]], prof["periods"][prof["last"]]
@@ -730,9 +776,11 @@ def interpretation(done: list[dict[str, Any]], profiles: dict[int, dict[str, Any
         f"of readings, at month 27 it holds 25{window}. What grows is the work done per *window row*, before the",
         "point × month matrices exist: the query and its pull into polars, the month index parsed from the",
         "period strings, the join of the window onto the month's points by the string mp_key and the",
-        "`unique([i, m])` after it, meter_no cast to Categorical codes, the plan dates. The matrix statistics",
-        "themselves cost the same at month 3 and 27: the matrices are `M = months + 1 = 25` columns wide",
-        "whatever months exist. **reader_forensics** reads 12 months of meter_readings, reading_context and",
+        "`unique([i, m])` after it, meter_no cast to Categorical codes, the plan dates, the scatter of each",
+        "column into its matrix. The matrix statistics themselves (medians, CUSUM, runs) cost the same at",
+        "month 3 and 27: the matrices are `M = months + 1 = 25` columns wide whatever months exist. Memory",
+        "does grow: the window frame and its joined copy grow with the months, and with them the peak RSS",
+        f"({rc_rss}). **reader_forensics** reads 12 months of meter_readings, reading_context and",
         "reading_flags, so it grows until month 12 and is flat after: small in seconds, large as a ratio.",
         "**reading_flags** reads only its month, but month 3 is a cheap month for the rules: with fewer than",
         "`min_history_months` = 3 months of history behind a point there is no expected value, so HIGH/LOW,",
@@ -747,10 +795,10 @@ def interpretation(done: list[dict[str, Any]], profiles: dict[int, dict[str, Any
 # ------------------------------------------------------------------------------------------------
 
 def run_child(mode: str, meters: int, months: int, runs: int, db: Path, out: Path, full_from: int = 1,
-              reuse: bool = False) -> None:
+              reuse: bool = False, resume: bool = False) -> None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--meters", str(meters),
            "--months", str(months), "--runs", str(runs), "--db", str(db), "--out", str(out),
-           "--full-from", str(full_from)] + (["--reuse"] if reuse else [])
+           "--full-from", str(full_from)] + (["--reuse"] if reuse else []) + (["--resume"] if resume else [])
     subprocess.run(cmd, check=True)
 
 
@@ -764,6 +812,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse files")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept warehouse file of the same size")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --keep'd files: keep a finished first pass and add the missing re-timings")
     parser.add_argument("--full-from", type=int, default=1,
                         help="in the first pass, months 4 … K-1 build meter_readings only (the history the "
                              "later months read; K ≤ months - 11 keeps reader_forensics' 12 months whole)")
@@ -782,7 +832,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             break
         db = args.data / f"history_{size}.duckdb"
         run_child("build", size, args.months, args.runs, db, args.data / f"history_{size}.json", args.full_from,
-                  args.reuse)
+                  args.reuse, args.resume)
         if not args.no_profile:
             run_child("profile", size, args.months, args.runs, db, args.data / f"history_profile_{size}.json")
         if not args.keep:
@@ -790,6 +840,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             Path(str(db) + ".wal").unlink(missing_ok=True)
     results = [json.loads(p.read_text(encoding="utf-8")) for size in args.sizes
                if (p := args.data / f"history_{size}.json").exists()]
+    for r in results:
+        if "warehouse_mb" not in r and (db := args.data / f"history_{r['meters']}.duckdb").exists():
+            r["warehouse_mb"] = db.stat().st_size / 1e6
     profiles = {size: json.loads(p.read_text(encoding="utf-8")) for size in args.sizes
                 if (p := args.data / f"history_profile_{size}.json").exists()}
     runs = max((len(next(iter(r["runs"].values()), [])) for r in results if r.get("runs")), default=args.runs)
