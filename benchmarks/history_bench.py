@@ -659,6 +659,11 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
         stamp(runs),
         "",
     ]
+    codes = {r.get("code") for r in done} | {p.get("code") for p in profiles.values()}
+    if len(codes) > 1:
+        lines += ["_The code was being changed while these ran: each table names the fingerprint of the code it ran "
+                  "(`code_fingerprint()`: the mart SQL, warehouse/steps, checks/, config/), and the machine's load "
+                  "differed between the sizes. Compare ratios within a size._", ""]
     for r in done:
         base, last, n = r["base"], r["last"], len(r["labels"])
         lines += [
