@@ -91,3 +91,15 @@ def published_snapshot() -> data.Snapshot | None:
     if snap is None:
         st.info(t("no_snapshot", path=data.snapshot_path()), icon=":material/info:")
     return snap
+
+
+def url_choice(label: str, options: Sequence[str], key: str, placeholder: str, not_listed: str) -> str | None:
+    """A select bound to `?<key>=` (nothing chosen by default); None when nothing valid is chosen. A value in
+    the URL that is not among `options` (stale or crafted) is dropped and `not_listed` is shown."""
+    asked = st.query_params.get(key)  # read before the widget drops a value not in the list
+    chosen = st.selectbox(label, list(options), index=None, key=key, placeholder=placeholder, bind="query-params")
+    if chosen in options:
+        return chosen
+    if asked and asked not in options:
+        st.info(not_listed, icon=":material/search_off:")
+    return None

@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboards import anomalies as an
 from dashboards import data
-from dashboards.components import ALL, choice_or_all, month_picker, published_snapshot, team_picker
+from dashboards.components import ALL, choice_or_all, month_picker, published_snapshot, team_picker, url_choice
 from dashboards.delivery_balance import STATUS_KEYS
 from dashboards.forensics import unattributed_reader
 from dashboards.i18n import t
@@ -255,18 +255,9 @@ def render_flag_list(loaded: Loaded, flags: pl.DataFrame, month: str, teams: lis
     if listed.height > DISPLAY_LIMIT:
         st.caption(t("flag_list_truncated", shown=f"{DISPLAY_LIMIT:,}", n=f"{listed.height:,}"))
 
-    asked = st.query_params.get(METER_KEY)  # read before the widget drops a value not in the list
-    chosen = st.selectbox(
-        t("meter_label"),
-        meters,
-        index=None,
-        key=METER_KEY,
-        placeholder=t("meter_placeholder"),
-        bind="query-params",
-    )
-    if chosen not in meters:
-        if asked and asked not in meters:
-            st.info(t("meter_not_listed", month=month), icon=":material/search_off:")
+    chosen = url_choice(t("meter_label"), meters, METER_KEY, t("meter_placeholder"),
+                        t("meter_not_listed", month=month))
+    if chosen is None:
         return
     render_meter(loaded, month, chosen, listed.filter(pl.col("mp_key") == chosen))
 

@@ -15,7 +15,7 @@ import streamlit as st
 from dashboards import data
 from dashboards import forensics as fx
 from dashboards.anomalies import md_escape
-from dashboards.components import month_picker, published_snapshot, team_picker
+from dashboards.components import month_picker, published_snapshot, team_picker, url_choice
 from dashboards.i18n import t
 
 READER_KEY = "reader"
@@ -139,18 +139,9 @@ def main() -> None:
         st.caption(t("unattributed_reader_note", name=md_escape(unattributed)))
 
     options = fx.options(rows)
-    asked = st.query_params.get(READER_KEY)  # read before the widget drops a value not in the list
-    chosen = st.selectbox(
-        t("reader_label"),
-        list(options),
-        index=None,
-        key=READER_KEY,
-        placeholder=t("reader_placeholder"),
-        bind="query-params",
-    )
-    if chosen not in options:
-        if asked and asked not in options:
-            st.info(t("reader_not_listed", month=month), icon=":material/search_off:")
+    chosen = url_choice(t("reader_label"), list(options), READER_KEY, t("reader_placeholder"),
+                        t("reader_not_listed", month=month))
+    if chosen is None:
         return
     team, reader = options[chosen]
     render_reader(df, month, team, reader, unattributed)
