@@ -21,7 +21,7 @@ def test_definitions_load(data_home: Home) -> None:
     assert d.resolve_schedule_def("month_job_schedule").cron_schedule == "0 6 5 * *"
     checks = {k.name for k in d.resolve_asset_graph().asset_check_keys}
     assert checks == {"rows_balance", "every_reading_once", "every_reading_judged", "flags_trace_to_readings",
-                      "rates_are_rates"}
+                      "rates_are_rates", "one_row_per_reader"}
     # a mart with history depends on the months before its own
     graph = d.resolve_asset_graph()
     context = graph.get(dg.AssetKey(["marts", "reading_context"]))
