@@ -3,10 +3,16 @@
 Every visible label goes through `t(key, **fmt)`. The language comes from the session (set by the
 sidebar switch in `components.language_switch`), else from `?lang=` in the URL, else Chinese.
 Data values (team names, months, config versions) are shown as they are.
+
+Texts of the first pages are in CATALOG below; each newer page keeps its own in
+`dashboards/text/<page>.toml` (tables [zh] and [en]), merged in at import. A key defined twice is
+an error at import, so two pages can never silently overwrite each other's labels.
 """
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -817,6 +823,24 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+
+TEXT_DIR = Path(__file__).parent / "text"
+
+
+def _merge_text_files(catalog: dict[str, dict[str, str]]) -> None:
+    for path in sorted(TEXT_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for lang, texts in data.items():
+            if lang not in catalog:
+                raise ValueError(f"{path.name}: unknown language table [{lang}]")
+            clash = sorted(set(texts) & set(catalog[lang]))
+            if clash:
+                raise ValueError(f"{path.name}: keys already defined elsewhere: {', '.join(clash)}")
+            catalog[lang].update(texts)
+
+
+_merge_text_files(CATALOG)
 
 
 def parse_lang(value: Any) -> str:

@@ -16,7 +16,7 @@ Those frames are registered on the connection for the SQL file, which still writ
 (`insert … select * from final`), so every mart is built, recorded and rebuilt the same way.
 
 The Dagster asset of each mart is made from this header (`pipelines/defs/marts/assets.py`), so a new
-mart is its SQL file plus its DDL in sql/schema.sql. Every SQL file gets `$period` and
+mart is its SQL file plus its DDL in sql/ddl/<table>.sql. Every SQL file gets `$period` and
 `$config_version`. A month is rebuilt in one transaction, which also records in ops.mart_builds the
 state of the data it was built from, so a month whose data changed after its marts (a load that
 committed, then the build failed or was killed) is found and rebuilt (`stale_months`).

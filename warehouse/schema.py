@@ -1,4 +1,5 @@
-"""Create the warehouse schema: the static DDL in sql/schema.sql plus, per input kind,
+"""Create the warehouse schema: the static DDL in sql/schema.sql, the DDL of each newer mart in
+sql/ddl/<table>.sql (one file per table, beside its mart's SQL), plus, per input kind,
 raw.<kind> (every delivered value as text, unmapped columns in `extras`) and core.<kind>
 (typed canonical columns), both carrying lineage (delivery_id, sheet, source_row)."""
 
@@ -8,7 +9,7 @@ import duckdb
 
 from checks.casting import DUCKDB_TYPES
 from checks.mappings import KINDS, load_mapping
-from warehouse.sql import load_sql
+from warehouse.sql import SQL_DIR, load_sql
 
 LINEAGE = "delivery_id VARCHAR NOT NULL, sheet VARCHAR, source_row INTEGER NOT NULL"
 # Bumped when a table of sql/schema.sql changes shape; a warehouse of another version is refused
@@ -67,6 +68,8 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
             f"the warehouse {path} has schema version {version}, this readq needs {SCHEMA_VERSION}: move that file "
             "aside (or delete it), put the archived exports back into the landing folder and run `readq build`")
     conn.execute(load_sql("schema"))
+    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+        conn.execute(ddl.read_text(encoding="utf-8"))
     if version is None:
         conn.execute("insert into ops.schema_info values (?)", [SCHEMA_VERSION])
     for kind in KINDS:
