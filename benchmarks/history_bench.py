@@ -405,12 +405,15 @@ def first_pass(args: argparse.Namespace, path: Path, out: Path, log: Callable[[s
     if reuse:
         gen_s = math.nan if not Path(args.out).exists() else json.loads(Path(args.out).read_text())["generate_s"]
     log(f"generated {args.meters:,} × {args.months} months in {gen_s:.0f}s")
+    from warehouse.marts import marts
+
     result: dict[str, Any] = {"meters": args.meters, "months": args.months, "labels": labels, "rows": rows,
+                              "marts": list(args.marts) if args.marts else [m.name for m in marts()],
                               "code": code_fingerprint(),
                               "generate_s": gen_s, "months_back": months_back, "curve": [], "runs": {}}
     for k, period in enumerate(labels, start=1):
         partial = 3 < k < args.full_from
-        built = materialize_month(path, period, HISTORY_MARTS if partial else None)
+        built = materialize_month(path, period, HISTORY_MARTS if partial else args.marts)
         result["curve"].append({"period": period, "history": history_behind(labels, period, months_back),
                                 "partial": partial, "load": os.getloadavg()[0], **built})
         log(f"built {period}{' (meter_readings only)' if partial else ''}: "
@@ -444,7 +447,7 @@ def child_build(args: argparse.Namespace) -> None:
     while min(len(runs[base]), len(runs[last])) < args.runs:
         for period in (base, last):
             if len(runs[period]) < args.runs:
-                runs[period].append(materialize_month(path, period))
+                runs[period].append(materialize_month(path, period, args.marts))
                 result.setdefault("load", []).append(os.getloadavg()[0])
                 total = sum(v["seconds"] for v in runs[period][-1].values())
                 log(f"re-timed {period} run {len(runs[period])}: {total:.1f}s")
@@ -496,54 +499,31 @@ def instrument(fn: Callable[..., Any]) -> tuple[Callable[..., Any], dict[tuple[i
     return namespace[fn.__name__], times, text
 
 
-def window_breakdown(conn: duckdb.DuckDBPyConnection, period: str, months_back: int) -> dict[str, float]:
-    """Seconds of the pieces of the window pull and of reading_context's join (history.py `hist = …`),
-    and of alternatives: the window with numbers in place of the strings, the join in DuckDB."""
+def matrices_breakdown(conn: duckdb.DuckDBPyConnection, period: str, months_back: int) -> dict[str, float]:
+    """Seconds of `checks.history.history_matrices` at `period`, and of its SQL alone (the batches of
+    HISTORY_SQL read and dropped, nothing scattered): the rest is the scatter into the matrices."""
     import polars as pl
 
-    from checks.history import WINDOW_COLUMNS, month_index, period_of_index
+    from checks import history
 
-    first = period_of_index(month_index(period) - months_back)
-    now = month_index(period)
-    where = "from marts.meter_readings where period between ? and ?"
     out: dict[str, float] = {}
-
-    def timed(key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    t0 = time.perf_counter()
+    points = history.month_points(conn, "marts.meter_readings", period)
+    out["points_s"] = time.perf_counter() - t0
+    params = history.history_params(period, months_back)
+    conn.register("bench_points", points.select("mp_key", i=pl.int_range(pl.len(), dtype=pl.Int32)))
+    try:
         t0 = time.perf_counter()
-        value = fn(*args, **kwargs)
-        out[key] = time.perf_counter() - t0
-        return value
-
-    def pull(sql: str, arrow: bool = False) -> Any:
-        rel = conn.sql(sql, params=[first, period])
-        return rel.to_arrow_table() if arrow else rel.pl()
-
-    query = f"select {', '.join(WINDOW_COLUMNS)} {where}"
-    timed("window_arrow_s", pull, query, arrow=True)
-    raw = timed("window_polars_s", pull, query)
-    year, month = pl.col("period").str.slice(0, 4).cast(pl.Int64), pl.col("period").str.slice(5, 2).cast(pl.Int64)
-    w = timed("month_index_s", raw.with_columns, m=year * 12 + month - 1)
-    current = timed("current_unique_s", w.filter(pl.col("m") == now).unique, "mp_key", keep="first",
-                    maintain_order=True)
-    keys = current.select("mp_key").with_row_index("i")
-    joined = timed("join_mp_key_s", w.join, keys, on="mp_key", how="inner")
-    timed("unique_i_m_s", joined.unique, ["i", "m"], keep="first")
-    out["duplicate_i_m"] = float(joined.select(pl.struct("i", "m").is_duplicated().sum()).item())
-    timed("meter_categorical_s", lambda: joined["meter_no"].cast(pl.Categorical).to_physical().to_numpy())
-    timed("meter_hash_s", lambda: joined["meter_no"].hash().to_numpy())
-    raw = w = current = keys = joined = pl.DataFrame()   # free the window before the next one
-    numeric = (f"select (substr(period, 1, 4)::integer * 12 + substr(period, 6, 2)::integer - 1) as m, mp_id, "
-               "hash(meter_no) as meter_h, multiplier, digits_int, contract_capacity, last_read, this_read, "
-               "case read_status when 'READ' then 1 when 'MISSED' then 2 when 'ESTIMATED' then 3 else 0 end::tinyint "
-               f"as status, read_date, plan_day {where}")
-    nw = timed("numeric_window_polars_s", pull, numeric)
-    nkeys = nw.filter(pl.col("m") == now).unique("mp_id", keep="first", maintain_order=True).select("mp_id") \
-        .with_row_index("i")
-    timed("numeric_join_unique_s", lambda: nw.join(nkeys, on="mp_id", how="inner").unique(["i", "m"], keep="first"))
-    nw = nkeys = pl.DataFrame()
-    in_sql = (f"with w as ({numeric}), cur as (select mp_id, (row_number() over () - 1) as i "
-              f"from w where m = {now} group by mp_id) select cur.i, w.* exclude (mp_id) from w join cur using (mp_id)")
-    timed("numeric_join_in_duckdb_polars_s", pull, in_sql)
+        reader = conn.sql(history.HISTORY_SQL.format(source="marts.meter_readings", points="bench_points", keep=""),
+                          params=params).to_arrow_reader(1 << 20)
+        out["sql_rows"] = float(sum(batch.num_rows for batch in reader))
+        out["sql_s"] = time.perf_counter() - t0
+    finally:
+        conn.unregister("bench_points")
+    t0 = time.perf_counter()
+    mats = history.history_matrices(conn, "marts.meter_readings", points, period, months_back)
+    out["matrices_s"] = time.perf_counter() - t0
+    out["matrices_mb"] = sum(m.nbytes for m in mats.values()) / 1e6
     return out
 
 
@@ -552,7 +532,6 @@ def child_profile(args: argparse.Namespace) -> None:
     from readq.config import load_toml
     from warehouse.marts import data_seq, mart
     from warehouse.schema import next_seq
-    from warehouse.steps.reading_context import window
 
     path = Path(args.db)
     cfg = load_toml("rules.toml")
@@ -563,15 +542,13 @@ def child_profile(args: argparse.Namespace) -> None:
         labels = [r[0] for r in conn.execute("select distinct period from core.readings order by 1").fetchall()]
         for period in (labels[-1], labels[2]):
             prof: dict[str, Any] = {}
+            first = history.period_of_index(history.month_index(period) - months_back)
+            prof["window_rows"] = conn.execute("select count(*) from marts.meter_readings where period between ? and ?",
+                                               [first, period]).fetchall()[0][0]
             peak_rss_reset()
+            fn, times, text = instrument(history.context_from)
             t0 = time.perf_counter()
-            frame = window(conn, period, months_back)
-            prof["window_s"] = time.perf_counter() - t0
-            prof["window_rows"] = frame.height
-            prof["window_mb"] = frame.estimated_size() / 1e6
-            fn, times, text = instrument(history.reading_context)
-            t0 = time.perf_counter()
-            rows = fn(frame, period, cfg)
+            rows = fn(conn, "marts.meter_readings", period, cfg)
             prof["context_s"] = time.perf_counter() - t0
             prof["peak_rss_mb"] = rss_mb()[1]
             prof["lines"] = sorted(([s, e, sec, text.get(s, "")] for (s, e), sec in times.items()),
@@ -593,20 +570,21 @@ def child_profile(args: argparse.Namespace) -> None:
             t3 = time.perf_counter()
             conn.execute("rollback")
             prof.update(delete_s=t1 - t0, insert_s=t2 - t1, record_s=t3 - t2)
-            if period == labels[-1] and args.meters < 500_000:   # at 1M a second 18 GB run risks the machine
+            del rows
+            if period == labels[-1] and args.meters < 500_000:
                 profiler = cProfile.Profile()
                 profiler.enable()
-                history.reading_context(frame, period, cfg)
+                history.context_from(conn, "marts.meter_readings", period, cfg)
                 profiler.disable()
                 buf = io.StringIO()
                 pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(25)
                 prof["cprofile"] = buf.getvalue()
-            del frame, rows
-            if period == labels[-1]:
-                prof["breakdown"] = window_breakdown(conn, period, months_back)
+            prof["breakdown"] = matrices_breakdown(conn, period, months_back)
             out["periods"][period] = prof
-            print(f"[{args.meters:,}] profiled {period}: window {prof['window_s']:.1f}s, "
-                  f"context {prof['context_s']:.1f}s, insert {prof['insert_s']:.1f}s", file=sys.stderr, flush=True)
+            b = prof["breakdown"]
+            print(f"[{args.meters:,}] profiled {period}: context {prof['context_s']:.1f}s (matrices "
+                  f"{b['matrices_s']:.1f}s, their SQL {b['sql_s']:.1f}s), insert {prof['insert_s']:.1f}s",
+                  file=sys.stderr, flush=True)
     out["last"], out["base"] = labels[-1], labels[2]
     Path(args.out).write_text(json.dumps(out), encoding="utf-8")
 
@@ -638,7 +616,9 @@ def first_pass_s(r: dict[str, Any]) -> float:
     return sum(v["seconds"] + v["check_seconds"] for c in r["curve"] for v in c.values() if isinstance(v, dict))
 
 
-def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], runs: int) -> str:
+def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], runs: int, before: str = "") -> str:
+    """The history section of docs/BENCHMARKS.md; `before` (the earlier results kept for comparison, between
+    BEFORE_START and BEFORE_END) goes after the new ones, unchanged."""
     results = [complete(r) for r in results]
     done = [r for r in results if "summary" in r]
     lines = [
@@ -649,10 +629,12 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
         "in SQL (N meters × 27 months: classes 85/12/3 %, 50 segments per 10,000 meters, 6 teams, 2 % 未抄,",
         "1 % 估抄, 1 in 1,000 reads a ×10 keying error, 1 % vacant, 0.5 % sustained drops, 0.2 % meter",
         "swaps, a 6.2 register advancing by a per-meter base use × season × noise, read dates at the 例日).",
-        "Every mart of `marts()` is materialized for months 1 … 27 in dependency order, each in its own",
+        "Every mart of `marts()` (or those of `--marts`, named under each table) is materialized for months",
+        "1 … 27 in dependency order, each in its own",
         "connection and transaction with the pipeline's settings (memory_limit), as the Dagster assets do;",
         "then month 3 (2 months of history) and month 27 (24 months: `[history] months`) are rebuilt in",
-        f"turn, {runs} times each. Seconds are medians of those runs, the ratio is month 27 / month 3 in the",
+        f"turn, up to {runs} times each (as stated under each table). Seconds are medians of those runs, the",
+        "ratio is month 27 / month 3 in the",
         "same run, rows/s = readings of the month / seconds, peak RSS = the process's high-water mark",
         "during that mart (reset before each). \"checks\" = the marts' asset checks after the commit.",
         "",
@@ -673,6 +655,8 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
             "",
             *([f"_{len(r['runs'][base])} run(s) of month 3, {len(r['runs'][last])} of month {n}: {r['note']}._", ""]
               if r.get("note") else []),
+            *([f"_{len(r['runs'][base])} run(s) of month 3, {len(r['runs'][last])} of month {n}; marts: "
+               f"{', '.join(r['marts'])}._", ""] if r.get("marts") and not r.get("note") else []),
             f"| mart | month 3 s | month {n} s | × month 3 | rows/s month 3 | rows/s month {n} | "
             f"peak RSS MB 3 / {n} |",
             "|---|---|---|---|---|---|---|",
@@ -715,13 +699,12 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
         last = p["periods"][p["last"]]
         base = p["periods"][p["base"]]
         lines += [
-            f"Where reading_context's time goes at {size:,} meters (one run, seconds; {p['last']} / {p['base']}): "
-            f"window query {_f(last['window_s'])} / {_f(base['window_s'])} ({last['window_rows']:,} / "
-            f"{base['window_rows']:,} rows), `checks.history.reading_context` {_f(last['context_s'])} / "
-            f"{_f(base['context_s'])}, insert {_f(last['insert_s'])} / {_f(base['insert_s'])}, delete "
-            f"{_f(last['delete_s'])} / {_f(base['delete_s'])}; peak RSS {_f(last['peak_rss_mb'], 0)} / "
-            f"{_f(base['peak_rss_mb'], 0)} MB. The statements of reading_context taking most "
-            f"(checks/history.py line, code {p.get('code', '?')}):",
+            f"Where reading_context's time goes at {size:,} meters (one run, seconds; {p['last']} / {p['base']}; "
+            f"{last['window_rows']:,} / {base['window_rows']:,} window rows): `checks.history.context_from` "
+            f"{_f(last['context_s'])} / {_f(base['context_s'])}, insert {_f(last['insert_s'])} / "
+            f"{_f(base['insert_s'])}, delete {_f(last['delete_s'])} / {_f(base['delete_s'])}; peak RSS "
+            f"{_f(last['peak_rss_mb'], 0)} / {_f(base['peak_rss_mb'], 0)} MB. The statements of context_from "
+            f"taking most (checks/history.py line, code {p.get('code', '?')}):",
             "",
             "| line | statement | month 27 s | month 3 s |",
             "|---|---|---|---|",
@@ -732,21 +715,29 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
             stmt = stmt if len(stmt) <= 70 else stmt[:67] + "…"
             lines.append(f"| {s}–{e} | `{stmt}` | {_f(sec)} | {_f(base_lines.get((s, e), math.nan))} |")
         lines.append("")
-        if b := last.get("breakdown"):
+        if (b := last.get("breakdown")) and (a := base.get("breakdown")):
             lines += [
-                f"The pieces at {p['last']} (seconds, one run): window to Arrow {_f(b['window_arrow_s'])}, to polars "
-                f"{_f(b['window_polars_s'])}; the month index from the period strings {_f(b['month_index_s'])}; "
-                f"`w.join(keys, on=\"mp_key\")` {_f(b['join_mp_key_s'])}, then `.unique([\"i\", \"m\"])` "
-                f"{_f(b['unique_i_m_s'])} (duplicates it removed: {b['duplicate_i_m']:,.0f}); meter_no to "
-                f"Categorical codes {_f(b['meter_categorical_s'])} (a hash: {_f(b['meter_hash_s'])}). With numbers "
-                f"in place of the strings (month index, mp_id, hash(meter_no), a status code made in SQL) the "
-                f"window to polars takes {_f(b['numeric_window_polars_s'])} and join + unique on mp_id "
-                f"{_f(b['numeric_join_unique_s'])}; joined in DuckDB instead, window and join together take "
-                f"{_f(b['numeric_join_in_duckdb_polars_s'])}.",
+                f"The history matrices apart (seconds, one run, month 27 / month 3): the month's points "
+                f"{_f(b['points_s'])} / {_f(a['points_s'])}; `history_matrices` {_f(b['matrices_s'])} / "
+                f"{_f(a['matrices_s'])}, of which HISTORY_SQL alone (its {b['sql_rows']:,.0f} / {a['sql_rows']:,.0f} "
+                f"rows read and dropped) {_f(b['sql_s'])} / {_f(a['sql_s'])}, the rest the scatter into the "
+                f"{b['matrices_mb']:,.0f} MB of matrices.",
                 "",
             ]
     lines += interpretation(done, profiles)
+    if before:
+        lines += ["", BEFORE_START, before.strip(), BEFORE_END]
     return "\n".join(lines)
+
+
+BEFORE_START, BEFORE_END = "<!-- history-before:start -->", "<!-- history-before:end -->"
+
+
+def kept_before(doc: str) -> str:
+    """The earlier results kept in the history section of `doc` (between BEFORE_START and BEFORE_END)."""
+    if BEFORE_START not in doc or BEFORE_END not in doc:
+        return ""
+    return doc.split(BEFORE_START, 1)[1].split(BEFORE_END, 1)[0]
 
 
 def interpretation(done: list[dict[str, Any]], profiles: dict[int, dict[str, Any]]) -> list[str]:
@@ -771,21 +762,25 @@ def interpretation(done: list[dict[str, Any]], profiles: dict[int, dict[str, Any
     window = ""
     if (prof := profiles.get(r["meters"])) is not None:
         a, b = prof["periods"][prof["base"]], prof["periods"][prof["last"]]
-        window = (f" ({a['window_rows']:,} → {b['window_rows']:,} rows at {r['meters']:,} meters; the window query "
-                  f"{a['window_s']:.1f} → {b['window_s']:.1f} s, `reading_context` {a['context_s']:.1f} → "
-                  f"{b['context_s']:.1f} s)")
+        window = (f" ({a['window_rows']:,} → {b['window_rows']:,} rows at {r['meters']:,} meters; "
+                  f"`context_from` {a['context_s']:.1f} → {b['context_s']:.1f} s in the profile run")
+        if (ba := a.get("breakdown")) and (bb := b.get("breakdown")):
+            window += f", of which the history matrices {ba['matrices_s']:.1f} → {bb['matrices_s']:.1f} s"
+        window += ")"
     out += [
         "",
         "**reading_context** is the mart whose cost grows with history. It reads its month and the 24 before it",
         "from marts.meter_readings (`history: rules.toml history.months`): at month 3 that window holds 3 months",
-        f"of readings, at month 27 it holds 25{window}. What grows is the work done per *window row*, before the",
-        "point × month matrices exist: the query and its pull into polars, the month index parsed from the",
-        "period strings, the join of the window onto the month's points by the string mp_key and the",
-        "`unique([i, m])` after it, meter_no cast to Categorical codes, the plan dates, the scatter of each",
-        "column into its matrix. The matrix statistics themselves (medians, CUSUM, runs) cost the same at",
-        "month 3 and 27: the matrices are `M = months + 1 = 25` columns wide whatever months exist. Memory",
-        "does grow: the window frame and its joined copy grow with the months, and with them the peak RSS",
-        f"({rc_rss}). **reader_forensics** reads 12 months of meter_readings, reading_context and",
+        f"of readings, at month 27 it holds 25{window}. What grows is the work per *window row*: one DuckDB",
+        "query (checks/history.py `HISTORY_SQL`) joins the window onto the month's points by mp_key and turns",
+        "each row into numbers (point row, month column, status code, read day with the 例日 fallback, a hash",
+        "of the meter number), streamed in batches of 2^20 rows and scattered straight into the point × month",
+        "matrices; a point with two rows in a month (none in this synthetic data) is read again with a",
+        "QUALIFY. The statistics on the matrices (medians, CUSUM, runs) are nearly the same at month 3 and",
+        "27: the matrices are `M = months + 1 = 25` columns wide whatever months exist (fuller matrices make",
+        "the medians a little dearer). The window is never held whole: the peak RSS is the matrices' plus a",
+        f"batch and DuckDB's buffers ({rc_rss}). **reader_forensics** reads 12 months of meter_readings,",
+        "reading_context and",
         "reading_flags, so it grows until month 12 and is flat after: small in seconds, large as a ratio.",
         "**reading_flags** reads only its month, but month 3 is a cheap month for the rules: with fewer than",
         "`min_history_months` = 3 months of history behind a point there is no expected value, so HIGH/LOW,",
@@ -800,10 +795,11 @@ def interpretation(done: list[dict[str, Any]], profiles: dict[int, dict[str, Any
 # ------------------------------------------------------------------------------------------------
 
 def run_child(mode: str, meters: int, months: int, runs: int, db: Path, out: Path, full_from: int = 1,
-              reuse: bool = False, resume: bool = False) -> None:
+              reuse: bool = False, resume: bool = False, only: Sequence[str] | None = None) -> None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--meters", str(meters),
            "--months", str(months), "--runs", str(runs), "--db", str(db), "--out", str(out),
-           "--full-from", str(full_from)] + (["--reuse"] if reuse else []) + (["--resume"] if resume else [])
+           "--full-from", str(full_from)] + (["--reuse"] if reuse else []) + (["--resume"] if resume else []) + \
+        (["--marts", *only] if only else [])
     subprocess.run(cmd, check=True)
 
 
@@ -822,6 +818,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--full-from", type=int, default=1,
                         help="in the first pass, months 4 … K-1 build meter_readings only (the history the "
                              "later months read; K ≤ months - 11 keeps reader_forensics' 12 months whole)")
+    parser.add_argument("--marts", nargs="+", metavar="MART",
+                        help="materialize only these marts of marts() (in its order; default: every one)")
     parser.add_argument("--child", choices=["build", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--meters", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -837,7 +835,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             break
         db = args.data / f"history_{size}.duckdb"
         run_child("build", size, args.months, args.runs, db, args.data / f"history_{size}.json", args.full_from,
-                  args.reuse, args.resume)
+                  args.reuse, args.resume, args.marts)
         if not args.no_profile:
             run_child("profile", size, args.months, args.runs, db, args.data / f"history_profile_{size}.json")
         if not args.keep:
@@ -851,7 +849,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     profiles = {size: json.loads(p.read_text(encoding="utf-8")) for size in args.sizes
                 if (p := args.data / f"history_profile_{size}.json").exists()}
     runs = max((len(next(iter(r["runs"].values()), [])) for r in results if r.get("runs")), default=args.runs)
-    print(write_section("history", report(results, profiles, runs)))
+    from benchmarks.report import RESULTS
+
+    before = kept_before(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else ""
+    print(write_section("history", report(results, profiles, runs, before)))
 
 
 if __name__ == "__main__":

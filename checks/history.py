@@ -1,4 +1,4 @@
-"""What a metering point's history says about this month's reading: pure functions, no I/O.
+"""What a metering point's history says about this month's reading: no I/O but the connection it is given.
 
 `reading_context(window, period, cfg)` takes the readings of one month and of up to
 `[history].months` months before it (the columns of marts.meter_readings listed in WINDOW_COLUMNS)
@@ -9,7 +9,16 @@ drop, and whether the previous reading looks wrong in a way this one compensates
 
 The history is held as dense matrices (metering point × month) so that every statistic is one
 vectorised numpy expression: the cost grows with the meters of the month, and only mildly with the
-months of history (at most 25 columns).
+months of history (at most 25 columns). The rows of the window are turned into those matrices by one
+SQL text (`HISTORY_SQL`, run by DuckDB): each row becomes its point's row index, its month's column,
+a status code, a read day, a meter code and the numbers, so nothing per window row is done in Python.
+`reading_context` (pure: a frame in, a frame out) runs it on an in-memory DuckDB over the frame it is
+given; the warehouse step runs the same text over marts.meter_readings in the warehouse
+(`context_from(conn, "marts.meter_readings", …)`), so the window is never a frame in Python.
+
+A point with two rows in a month (the old and the new meter, or two in-force copies) keeps one:
+`KEEP_ORDER` (the highest 本次, then the lowest meter number, then the other columns, so the choice is
+always the same one), for the month's own row and for its history alike.
 
 Conventions: "use" is kWh of the read period ((本次 − 上次) × 倍率); "per day" divides it by the days
 of the read period (read dates, else 例日 to 例日, else months × `days_per_month`), so 2- and 4-month
@@ -19,9 +28,11 @@ and no meter change in its period (zeros, estimates, partial periods are no evid
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -29,9 +40,60 @@ WINDOW_COLUMNS = (
     "period", "mp_key", "meter_no", "customer_class", "multiplier", "digits_int", "contract_capacity",
     "last_read", "this_read", "read_status", "read_date", "plan_day",
 )
-_STATUS = {"READ": 1, "MISSED": 2, "ESTIMATED": 3}
 _READ, _MISSED, _ESTIMATED = 1, 2, 3
 _EPOCH = date(1970, 1, 1)
+
+# Which row of a point's month is kept when it has several: the highest 本次 (a missing one last), then the
+# lowest meter number; the other columns only make the choice the same every time.
+KEEP_ORDER = ("this_read desc nulls last, meter_no, last_read desc nulls last, read_status, read_date, plan_day, "
+              "multiplier, digits_int, customer_class, contract_capacity")
+
+# The month's metering points in mp_key order, each with its kept row (the first of its mp_key).
+POINTS_SQL = f"""
+select mp_key, meter_no, customer_class, multiplier, digits_int, contract_capacity
+from {{source}}
+where period = $period
+order by mp_key, {KEEP_ORDER}
+"""
+
+# One row per history row of those points: i (the point's row in POINTS_SQL), j (the month's column in the
+# window: 0 = `months` back, last = this month), the status code, the read day (days since 1970: the read date,
+# else the 例日 in its month, clipped to the month's days, else the 15th), whether it was dated, a code of the
+# meter number (a 63-bit hash: equal codes, the same meter; -1: none), and the numbers (NaN where null). {points} is the
+# relation of the points (mp_key, i); {keep} is empty, or a QUALIFY keeping one row per point and month.
+HISTORY_SQL = """
+with months as (
+    select unnest($labels) as period, unnest($columns) as j, unnest($first_days) as first_day,
+           unnest($month_days) as month_days
+),
+history as (
+    select p.i,
+           m.j::smallint                                                                      as j,
+           case w.read_status when 'READ' then 1 when 'MISSED' then 2 when 'ESTIMATED' then 3
+                else 0 end::tinyint                                                           as status,
+           coalesce(w.this_read::double, 'nan'::double)                                       as this_read,
+           coalesce(w.last_read::double, 'nan'::double)                                       as last_read,
+           coalesce(w.multiplier::double, 'nan'::double)                                      as multiplier,
+           coalesce(w.digits_int::double, 'nan'::double)                                      as digits,
+           coalesce(w.read_date - date '1970-01-01',
+                    m.first_day - 1 + least(greatest(coalesce(
+                        case when not isnan(w.plan_day::double) then trunc(w.plan_day::double) end, 15), 1),
+                        m.month_days))::integer                                               as read_day,
+           w.read_date is not null                                                            as dated,
+           case when w.meter_no is null then -1 else (hash(w.meter_no) >> 1)::bigint end     as meter
+    from {source} w
+    join months m on w.period = m.period
+    join {points} p on w.mp_key = p.mp_key
+    where w.period between $first and $last
+    {keep}
+),
+final as (
+    select * from history
+)
+select * from final
+"""
+_KEEP_ONE = "qualify row_number() over (partition by p.i, m.j order by {order}) = 1".format(
+    order=", ".join(f"w.{part.strip()}" for part in KEEP_ORDER.split(",")))
 
 
 def month_index(period: str) -> int:
@@ -53,15 +115,72 @@ def _month_days(index: int) -> int:
     return (nxt - date(y, m + 1, 1)).days
 
 
-def plan_dates(month_idx: np.ndarray, plan_day: np.ndarray) -> np.ndarray:
-    """Days since 1970 of each reading's 例日 in its month (the 15th when no 例日 is known)."""
-    out = np.empty(len(month_idx), dtype=np.float64)
-    day = np.where(np.isnan(plan_day), 15, plan_day).astype(np.int64)
-    for m in np.unique(month_idx):
-        sel = month_idx == m
-        first = _days(int(m) // 12, int(m) % 12 + 1, 1)
-        out[sel] = first + np.clip(day[sel], 1, _month_days(int(m))) - 1
-    return out
+def month_points(conn: duckdb.DuckDBPyConnection, source: str, period: str) -> pl.DataFrame:
+    """The metering points read in `period` (mp_key order) with the columns of their kept row."""
+    rows = conn.sql(POINTS_SQL.format(source=source), params={"period": period}).pl()
+    return rows.filter(rows["mp_key"].is_first_distinct())
+
+
+# The matrices history_matrices fills from HISTORY_SQL's columns: (dtype, value where a point has no row).
+_MATRICES: dict[str, tuple[Any, Any]] = {
+    "status": (np.int8, 0), "this_read": (np.float64, np.nan), "last_read": (np.float64, np.nan),
+    "multiplier": (np.float64, np.nan), "digits": (np.float64, np.nan), "read_day": (np.float64, np.nan),
+    "dated": (np.bool_, False), "meter": (np.int64, -1),
+}
+_BATCH_ROWS = 1 << 20
+
+
+def history_params(period: str, months_back: int) -> dict[str, Any]:
+    """HISTORY_SQL's parameters for `period` and the `months_back` months before it."""
+    first = month_index(period) - months_back
+    months = range(first, first + months_back + 1)
+    labels = [period_of_index(k) for k in months]
+    return {"labels": labels, "columns": list(range(len(labels))), "first": labels[0], "last": labels[-1],
+            "first_days": [_days(k // 12, k % 12 + 1, 1) for k in months],
+            "month_days": [_month_days(k) for k in months]}
+
+
+def history_matrices(conn: duckdb.DuckDBPyConnection, source: str, points: pl.DataFrame, period: str,
+                     months_back: int) -> dict[str, np.ndarray]:
+    """HISTORY_SQL's columns as point × month matrices (row i: the i-th of `points`; column j: `months_back`
+    − j months before `period`), one row of `source` per point and month (KEEP_ORDER).
+
+    The rows stream from DuckDB in batches, each scattered into the matrices at once (no frame of the whole
+    window is ever held). A point and month met twice is rare: those points are read again with the
+    QUALIFY that keeps one row per month, and their matrix rows rewritten."""
+    n, M = points.height, months_back + 1
+    params = history_params(period, months_back)
+    # month-major while filling (a batch holds rows of few months: its writes stay close), point-major after
+    out = {name: np.full(M * n, fill, dtype=dtype) for name, (dtype, fill) in _MATRICES.items()}
+    cell_type = np.int32 if M * n < 2**31 else np.int64
+
+    def fill(name: str, keys: pl.DataFrame, keep: str) -> np.ndarray:
+        """Scatter the rows of the points `keys` (mp_key, i) into `out`; the cells written, one per row."""
+        conn.register(name, keys)
+        try:
+            reader = conn.sql(HISTORY_SQL.format(source=source, points=name, keep=keep),
+                              params=params).to_arrow_reader(_BATCH_ROWS)
+            cells = []
+            for batch in reader:
+                cell = batch.column("j").to_numpy().astype(cell_type) * cell_type(n) + batch.column("i").to_numpy()
+                for col, target in out.items():
+                    target[cell] = batch.column(col).to_numpy(zero_copy_only=False)
+                cells.append(cell)
+            return np.concatenate(cells) if cells else np.zeros(0, dtype=cell_type)
+        finally:
+            conn.unregister(name)
+
+    keys = points.select("mp_key", i=pl.int_range(pl.len(), dtype=pl.Int32))
+    cells = fill("history_points", keys, "")
+    twice = np.bincount(cells, minlength=M * n) > 1
+    if twice.any():
+        redo = np.zeros(n, dtype=bool)
+        redo[np.flatnonzero(twice) % n] = True
+        for name, (_, value) in _MATRICES.items():
+            out[name].reshape(M, n)[:, redo] = value
+        fill("history_points_again", keys.filter(pl.Series(redo)), _KEEP_ONE)
+    del cells, twice
+    return {name: np.ascontiguousarray(out.pop(name).reshape(M, n).T) for name in list(out)}
 
 
 def band_shares(expected_kwh: np.ndarray, bands: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -113,50 +232,49 @@ CONTEXT_SCHEMA: dict[str, Any] = {
 
 
 def reading_context(window: pl.DataFrame, period: str, cfg: dict[str, Any]) -> pl.DataFrame:
-    """One row per metering point read in `period`, from `window` (that month and its history)."""
+    """One row per metering point read in `period`, from `window` (that month and its history; the frame's
+    order does not matter: a point's kept row of a month is KEEP_ORDER's, as in the warehouse)."""
+    with _memory().cursor() as conn:
+        conn.register("history_window", window.select(WINDOW_COLUMNS))
+        return context_from(conn, "history_window", period, cfg)
+
+
+_MEMORY: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
+def _memory() -> duckdb.DuckDBPyConnection:
+    """This process's in-memory DuckDB (opening one costs ~50 ms; a cursor of it, nothing)."""
+    if (conn := _MEMORY.get(os.getpid())) is None:
+        conn = _MEMORY[os.getpid()] = duckdb.connect()
+    return conn
+
+
+def context_from(conn: duckdb.DuckDBPyConnection, source: str, period: str, cfg: dict[str, Any]) -> pl.DataFrame:
+    """reading_context over the relation `source` of `conn` (a table or view with WINDOW_COLUMNS)."""
     hc = cfg["history"]
     rules = cfg["rules"]
     months_back = int(hc["months"])
     now = month_index(period)
-    w = window.select(WINDOW_COLUMNS).with_columns(
-        m=pl.col("period").str.slice(0, 4).cast(pl.Int64) * 12 + pl.col("period").str.slice(5, 2).cast(pl.Int64) - 1)
-    w = w.filter((pl.col("m") <= now) & (pl.col("m") >= now - months_back))
-    current = w.filter(pl.col("m") == now).unique("mp_key", keep="first", maintain_order=True)
+    current = month_points(conn, source, period)
     n = current.height
     if n == 0:
         return _empty_context()
     M = months_back + 1
-    keys = current.select("mp_key").with_row_index("i")
-    hist = w.join(keys, on="mp_key", how="inner").unique(["i", "m"], keep="first")
-    i = hist["i"].to_numpy().astype(np.int64)
-    j = (hist["m"].to_numpy() - (now - months_back)).astype(np.int64)
-
-    def mat(values: np.ndarray, fill: float = np.nan, dtype: Any = np.float64) -> np.ndarray:
-        out = np.full((n, M), fill, dtype=dtype)
-        out[i, j] = values
-        return out
-
-    def col(name: str) -> np.ndarray:
-        return hist[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-
-    status = mat(hist["read_status"].replace_strict(_STATUS, default=0, return_dtype=pl.Int8).to_numpy(),
-                 0, np.int8)
-    this_read, last_read, mult = col("this_read"), col("last_read"), col("multiplier")
+    mats = history_matrices(conn, source, current, period, months_back)
+    status = mats.pop("status")
+    this_m, last_m = mats.pop("this_read"), mats.pop("last_read")
+    mult = mats.pop("multiplier")
     mult = np.where(np.isnan(mult), 1.0, mult)
-    span = np.where(np.isnan(col("digits_int")), np.nan, 10.0 ** col("digits_int"))
-    advance = this_read - last_read
+    digits = mats.pop("digits")
+    span = np.where(np.isnan(digits), np.nan, 10.0 ** digits)
+    del digits
+    advance = this_m - last_m
     # a roll-over in the history counts when its wrapped use is below the FALSE_ROLLOVER line
     span_cap = rules["FALSE_ROLLOVER"]["max_span_share"] * span
-    top_ok = (last_read >= (1 - hc["rollover_top_share"]) * span) | (advance + span <= span_cap)
-    hist_use = np.where(advance >= 0, advance * mult, np.where(top_ok, (advance + span) * mult, np.nan))
-    use_m = mat(hist_use)
-    this_m, last_m = mat(this_read), mat(last_read)
-    read_date = hist["read_date"].cast(pl.Int32).cast(pl.Float64).fill_null(np.nan).to_numpy()
-    dates = np.where(np.isnan(read_date), plan_dates(hist["m"].to_numpy(), col("plan_day")), read_date)
-    date_m = mat(dates)
-    dated_m = mat((~np.isnan(read_date)).astype(np.float64), 0.0) > 0
-    meter_codes = hist["meter_no"].cast(pl.Categorical).to_physical().cast(pl.Int64).to_numpy()
-    meter_m = mat(meter_codes, -1, np.int64)
+    top_ok = (last_m >= (1 - hc["rollover_top_share"]) * span) | (advance + span <= span_cap)
+    use_m = np.where(advance >= 0, advance * mult, np.where(top_ok, (advance + span) * mult, np.nan))
+    del advance, span, span_cap, top_ok, mult
+    date_m, dated_m, meter_m = mats.pop("read_day"), mats.pop("dated"), mats.pop("meter")
 
     # previous reading (not 未抄) before each month, per metering point
     is_read = (status == _READ) | (status == _ESTIMATED)

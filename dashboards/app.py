@@ -35,11 +35,13 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
-    PageSpec("kpis.py", "page_kpis", ":material/monitoring:", "kpis", default=True),
+    PageSpec("overview.py", "page_overview", ":material/monitoring:", "overview", default=True),
+    PageSpec("errors.py", "page_errors", ":material/rule:", "errors", section_key="nav_section_analysis"),
     PageSpec("anomalies.py", "page_anomalies", ":material/troubleshoot:", "anomalies",
              section_key="nav_section_analysis"),
     PageSpec("readers.py", "page_readers", ":material/badge:", "readers", section_key="nav_section_analysis"),
     PageSpec("quality.py", "page_quality", ":material/fact_check:", "quality", section_key="nav_section_data"),
+    PageSpec("query.py", "page_query", ":material/manage_search:", "query", section_key="nav_section_data"),
 ]
 
 

@@ -8,8 +8,6 @@ next rerun. Queries are fixed SQL with parameters; nothing from the URL is inter
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -18,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from checks.mappings import KINDS, load_mapping
-from readq.config import home, load_toml
+from readq.config import home
 
 
 class Snapshot(NamedTuple):
@@ -94,49 +92,112 @@ def query_many(snap: Snapshot, queries: tuple[tuple[str, tuple[Any, ...]], ...])
         raise SnapshotError("snapshot_unreadable", str(exc)) from exc
 
 
-KPI_SQL = """
-select period, team, customers_due, customers_read, customers_missed, customers_estimated,
-       customers_remote, customers_with_error, actual_read_rate, missed_rate, estimated_rate,
-       error_rate, errors_per_10k, actual_read_rate_target, error_rate_target,
-       config_version, computed_at
-from marts.kpi_team_month
-order by period, team
+# --- Overview and Errors pages: KPI marts, 差错统计表, control limits, the rows behind a reader ---------
+
+TABLES_SQL = """
+select schema_name || '.' || table_name as name
+from duckdb_tables()
+where database_name = current_database()
 """
 
 
-def kpi_team_month(snap: Snapshot) -> pl.DataFrame:
-    """All rows of marts.kpi_team_month (small: teams × months)."""
-    try:
-        return query(snap, KPI_SQL)
-    except SnapshotError as exc:
-        if exc.reason == "missing_table":
-            raise SnapshotError("no_kpi_table", exc.detail) from exc
-        raise
+def table_names(snap: Snapshot) -> set[str]:
+    """"schema.table" of every table the snapshot holds (pages check for the marts they need)."""
+    return set(query(snap, TABLES_SQL)["name"].to_list())
 
 
-def targets(snap: Snapshot, config_version: str) -> dict[str, Any]:
-    """targets.toml as recorded for `config_version` in the snapshot's ops.config_versions.
+KPI_CENTRE_SQL = "select * from marts.kpi_centre_month order by period"
+KPI_TEAM_SQL = "select * from marts.kpi_team_month order by period, team"
 
-    Falls back to the current config folder when the snapshot has no record of that version
-    (targets not in the mart, such as 漏抄率 and 估抄率, come from here).
-    """
-    try:
-        df = query(
-            snap,
-            "select files::varchar as files from ops.config_versions where config_version = ?",
-            (config_version,),
-        )
-    except SnapshotError:
-        df = pl.DataFrame()
-    if df.height:
-        files: dict[str, str] = json.loads(df["files"][0])
-        for name, text in files.items():
-            if Path(name).name == "targets.toml":
-                return tomllib.loads(text)
-    try:
-        return load_toml("targets.toml")
-    except FileNotFoundError:
-        return {}
+
+def kpi_levels(snap: Snapshot) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every row of marts.kpi_centre_month and marts.kpi_team_month (small: months, teams × months)."""
+    centre, teams = query_many(snap, ((KPI_CENTRE_SQL, ()), (KPI_TEAM_SQL, ())))
+    return centre, teams
+
+
+SPC_P_CHART_SQL = "select * from marts.spc_p_chart order by period, metric, team"
+SPC_FUNNEL_SQL = "select * from marts.spc_funnel where period = ? order by level, metric, team, reader"
+SPC_FUNNEL_LIMITS_SQL = "select * from marts.spc_funnel_limits where period = ? order by level, metric, volume"
+SPC_CUSUM_SQL = "select * from marts.spc_cusum where period = ? order by level, metric, team, reader"
+SPC_TABLES = ("marts.spc_p_chart", "marts.spc_funnel", "marts.spc_funnel_limits", "marts.spc_cusum")
+
+
+class Spc(NamedTuple):
+    """The control-limit marts: the p-chart of every month, funnel, funnel curves and CUSUM of one month
+    (empty frames when the snapshot predates them)."""
+
+    p_chart: pl.DataFrame
+    funnel: pl.DataFrame
+    funnel_limits: pl.DataFrame
+    cusum: pl.DataFrame
+
+
+def spc(snap: Snapshot, month: str, tables: set[str]) -> Spc | None:
+    """The control-limit marts for `month`; None when the snapshot has none of them."""
+    if not all(name in tables for name in SPC_TABLES):
+        return None
+    frames = query_many(snap, ((SPC_P_CHART_SQL, ()), (SPC_FUNNEL_SQL, (month,)),
+                               (SPC_FUNNEL_LIMITS_SQL, (month,)), (SPC_CUSUM_SQL, (month,))))
+    return Spc(*frames)
+
+
+ERROR_STATS_SQL = "select * from marts.error_stats_month order by period, team"
+ERROR_STATS_READER_SQL = "select * from marts.error_stats_reader_month where period = ? order by team, reader, party"
+ERROR_STATS_SEGMENT_SQL = "select * from marts.error_stats_segment_month where period = ? order by team, segment_no"
+ERROR_TABLES = ("marts.error_stats_month", "marts.error_stats_reader_month", "marts.error_stats_segment_month")
+
+
+def error_stats(snap: Snapshot) -> pl.DataFrame:
+    """Every row of the 差错统计表 by team (teams × months)."""
+    return query(snap, ERROR_STATS_SQL)
+
+
+def error_stats_month(snap: Snapshot, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The month's 差错统计表 by reader and by segment."""
+    readers, segments = query_many(snap, ((ERROR_STATS_READER_SQL, (month,)), (ERROR_STATS_SEGMENT_SQL, (month,))))
+    return readers, segments
+
+
+# The findings a reader's row of the 差错统计表 counts (in scope; the reader's own for a reader row, the
+# party's for the team's clerk or system row), with the file and line they were delivered on.
+READER_FINDINGS_SQL = """
+select f.finding_no, f.segment_no, f.customer_no, f.meter_no, f.error_type, f.responsible, f.kwh_impact,
+       f.found_by, f.found_date, d.file_name, f.sheet, f.source_row
+from marts.error_findings f
+left join ops.deliveries d on d.delivery_id = f.delivery_id
+where f.period = ? and f.team = ? and f.in_scope and f.responsible = ?
+  and (? <> 'READER' or f.reader = ?)
+order by f.found_date nulls last, f.finding_no
+"""
+
+# The reader's flagged readings of the month (one row per rule that fired), with file and line.
+READER_FLAGS_SQL = """
+select f.rule_id, f.severity, f.segment_no, f.customer_no, f.meter_no, f.mp_key, f.observed, f.expected,
+       d.file_name, f.sheet, f.source_row
+from marts.reading_flags f
+left join ops.deliveries d on d.delivery_id = f.delivery_id
+where f.period = ? and f.team = ? and f.reader = ?
+order by case f.severity when 'fail' then 0 when 'warn' then 1 when 'info' then 2 else 3 end,
+         f.rule_id, f.segment_no, f.customer_no, f.mp_key
+"""
+
+
+def reader_rows(snap: Snapshot, month: str, team: str, reader: str, party: str,
+                tables: set[str]) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """(findings, flags) behind one row of the reader table; None for a table the snapshot lacks. A clerk's
+    or the system's row has no flags of its own (flags belong to readers)."""
+    queries: list[tuple[str, tuple[Any, ...]]] = []
+    has_findings = "marts.error_findings" in tables
+    has_flags = "marts.reading_flags" in tables and party == "READER"
+    if has_findings:
+        queries.append((READER_FINDINGS_SQL, (month, team, party, party, reader)))
+    if has_flags:
+        queries.append((READER_FLAGS_SQL, (month, team, reader)))
+    found = list(query_many(snap, tuple(queries))) if queries else []
+    findings = found.pop(0) if has_findings else None
+    flags = found.pop(0) if has_flags else None
+    return findings, flags
 
 
 # --- Data quality page: delivery registry, quarantine, skipped rows -------------------------

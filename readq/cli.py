@@ -5,6 +5,7 @@
     readq serve               start the dashboards on the published snapshot
     readq ui                  open Dagster's own UI on this project
     readq ingest PATH...      load files now; readq quarantine lists rows that did not load
+    readq query "SQL"         one read-only SELECT on the published snapshot (docs/query.md)
 
 Exit status (README "Exit codes"): 0 every file loaded or was a duplicate; 1 an internal error, or the
 marts/snapshot could not be refreshed; 2 at least one file rejected; 3 the data folder or warehouse
@@ -313,6 +314,57 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK if ev.met or not args.check else EXIT_INTERNAL
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    """One read-only SELECT on the published snapshot (warehouse/query.py guards it; docs/query.md)."""
+    import json
+
+    from checks.exports import csv_bytes
+    from warehouse.query import QueryError, QueryFailed, QueryTimedOut, flat_frame, query_snapshot, settings
+
+    cfg = settings()
+    limit = cfg.default_limit if args.limit is None else args.limit
+    if limit > cfg.max_limit:
+        raise UsageError(f"--limit is at most {cfg.max_limit:,} (config/readq.toml [query] max_limit)")
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
+        raise UsageError(f"--timeout must be a number of seconds > 0, not {args.timeout:g}")
+    try:
+        result = query_snapshot(home().published, args.sql, limit=limit, timeout=args.timeout)
+    except QueryError as exc:
+        if exc.reason == "no_snapshot":
+            _error(str(exc))
+            return EXIT_UNUSABLE
+        kind = ("timed out" if isinstance(exc, QueryTimedOut) else "failed" if isinstance(exc, QueryFailed)
+                else "refused")
+        _error(f"readq query: {kind}: {exc}" + (f"\n{exc.detail}" if exc.detail else ""))
+        return EXIT_INTERNAL if isinstance(exc, QueryTimedOut) else EXIT_USAGE
+    rows = result.frame
+    counted = f"{rows.height:,} row{'' if rows.height == 1 else 's'}"
+    note = (f"{counted}, truncated at the limit of {limit:,} (more rows exist; raise --limit)"
+            if result.truncated else counted)
+    if args.format == "json":
+        print(json.dumps(rows.to_dicts(), ensure_ascii=False, default=str, indent=2))
+    elif args.format == "csv":  # for a spreadsheet: formulas neutralised, UTF-8 with BOM (checks/exports.py)
+        data = csv_bytes(flat_frame(rows))
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:
+            sys.stdout.write(data.decode("utf-8"))
+        else:
+            out.write(data)
+            out.flush()
+    else:
+        table = Table(title="query")
+        for col in rows.columns:
+            table.add_column(Text(col), overflow="fold")
+        for r in rows.iter_rows():
+            table.add_row(*[Text("" if v is None else str(v)) for v in r])
+        console.print(table)
+        console.print(Text(note, style="yellow" if result.truncated else ""), soft_wrap=True)
+        return EXIT_OK
+    err_console.print(Text(note, style="yellow" if result.truncated else ""), soft_wrap=True)
+    return EXIT_OK
+
+
 def _serve(h: Home, port: int) -> int:
     app = REPO_ROOT / "dashboards" / "app.py"
     env = {**os.environ, "READQ_HOME": str(h.root)}
@@ -385,12 +437,24 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--write", default="docs/RULES.md", help="write the tables here (Markdown; '' to skip)")
     e.add_argument("--check", action="store_true", help="exit 1 when a floor of config/evaluation.toml is not met")
     e.set_defaults(func=cmd_evaluate)
+    qy = sub.add_parser("query", help="run one read-only SELECT on the published snapshot (docs/query.md)")
+    qy.add_argument("sql", help="one SELECT statement (WITH, FROM, VALUES, DESCRIBE, SUMMARIZE too)")
+    qy.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                    help="csv: for a spreadsheet (UTF-8 with BOM; cells that would run as formulas are quoted)")
+    qy.add_argument("--limit", type=_positive_int, default=None,
+                    help="most rows returned (default and maximum: config/readq.toml [query])")
+    qy.add_argument("--timeout", type=float, default=None,
+                    help="seconds before the query is interrupted (default: config/readq.toml [query])")
+    qy.set_defaults(func=cmd_query)
     s = sub.add_parser("serve", help="start the dashboards on the published snapshot")
     s.add_argument("--port", type=int, default=8501)
     s.set_defaults(func=cmd_serve)
     u = sub.add_parser("ui", help="start Dagster's UI (dg dev) on this project and data folder")
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(func=cmd_ui)
+    from readq.errors import add_parser as add_errors_parser  # readq errors: the 差错统计表 (readq/errors.py)
+
+    add_errors_parser(sub)
     return p
 
 

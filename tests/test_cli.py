@@ -357,4 +357,4 @@ def test_a_warehouse_of_an_earlier_schema_is_refused_with_what_to_do(data_home: 
     [path] = copy(["02_utf8_bom_抄表明细_2024-03_城西.csv"], tmp_path / "in")
     assert main(["ingest", path]) == 3
     said = capsys.readouterr().err.replace("\n", "")
-    assert "has schema version 1, this readq needs 2" in said and "run `readq build`" in said
+    assert "has schema version 1, this readq needs 3" in said and "run `readq build`" in said

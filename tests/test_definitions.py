@@ -6,6 +6,7 @@ import dagster as dg
 
 from checks.mappings import KINDS
 from readq.config import Home
+from warehouse.sql import SQL_DIR
 
 
 def test_definitions_load(data_home: Home) -> None:
@@ -19,9 +20,13 @@ def test_definitions_load(data_home: Home) -> None:
             "marts/rule_efficacy", "marts/reader_forensics", "published/warehouse"} <= keys
     assert d.resolve_job_def("month_job") is not None
     assert d.resolve_schedule_def("month_job_schedule").cron_schedule == "0 6 5 * *"
-    checks = {k.name for k in d.resolve_asset_graph().asset_check_keys}
-    assert checks == {"rows_balance", "every_reading_once", "every_reading_judged", "flags_trace_to_readings",
-                      "rates_are_rates", "one_row_per_reader"}
+    checks = {(k.asset_key.path[-1], k.name) for k in d.resolve_asset_graph().asset_check_keys}
+    # every check file of warehouse/sql/checks/ (<mart>.<check>.sql) is an asset check of its mart
+    files = {tuple(f.name.removesuffix(".sql").split(".")) for f in (SQL_DIR / "checks").glob("*.sql")}
+    assert files <= checks
+    assert {("readings", "rows_balance"), ("meter_readings", "every_reading_once"),
+            ("kpi_levels_month", "levels_add_up"), ("spc_funnel", "limits_nest")} <= checks
+    assert {name for _, name in checks - files} == {"rows_balance"}     # the ingest's own check
     # a mart with history depends on the months before its own
     graph = d.resolve_asset_graph()
     context = graph.get(dg.AssetKey(["marts", "reading_context"]))

@@ -10,7 +10,17 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from benchmarks.history_bench import cumulative_season, generate, instrument, periods, summarise
+from benchmarks.history_bench import (
+    BEFORE_END,
+    BEFORE_START,
+    cumulative_season,
+    generate,
+    instrument,
+    kept_before,
+    periods,
+    report,
+    summarise,
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +109,16 @@ def test_instrument_times_each_statement() -> None:
     starts = sorted(s for s, _ in times)
     assert len(starts) == 4                   # total =, for, if, return
     assert any(t.startswith("for k in range") for t in text.values())
+
+
+def test_the_earlier_results_are_kept_when_the_section_is_rewritten() -> None:
+    earlier = "### Before\n\n| mart | month 3 s |\n|---|---|\n| total | 72.36 |\n"
+    doc = (f"# Benchmarks\n\n<!-- history:start -->\nold text\n{BEFORE_START}\n{earlier}{BEFORE_END}\n"
+           "<!-- history:end -->\n")
+    assert kept_before(doc).strip() == earlier.strip()
+    assert kept_before("# Benchmarks\n") == ""
+    section = report([], {}, 3, kept_before(doc))
+    assert section.startswith("## A month with 24 months of history")
+    assert kept_before(section).strip() == earlier.strip()          # written again, unchanged, once
+    assert section.count(BEFORE_START) == 1 and section.rstrip().endswith(BEFORE_END)
+    assert BEFORE_START not in report([], {}, 3)

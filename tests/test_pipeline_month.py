@@ -80,8 +80,10 @@ def test_month_kpis_equal_hand_computation(data_home: Home) -> None:
     assert east["error_rate_kwh"] == pytest.approx(90 / 200)
     # 2 manual-read + 1 remote customers read: target weighted by the read mode
     assert east["error_rate_target"] == pytest.approx((2 * 0.001 + 1 * 0.0001) / 3)
-    # C8 is quarantined, so 城西 has 2 customers due, 1 read (89 means not read)
-    assert (west["customers_due"], west["customers_read"], west["customers_missed"]) == (2, 1, 1)
+    # C8 is quarantined: still due (应抄), its status unknown; 1 read (89 means not read)
+    assert (west["customers_due"], west["customers_quarantined"], west["customers_read"],
+            west["customers_missed"]) == (3, 1, 1, 1)
+    assert west["actual_read_rate"] == pytest.approx(1 / 3)
     assert west["customers_with_error"] == 0
 
 
@@ -169,7 +171,7 @@ def test_publish_writes_a_snapshot_the_dashboard_can_open_while_the_pipeline_wri
             deliveries = con.sql("select count(*) from ops.deliveries").fetchall()[0][0]
     finally:
         writer.close()
-    assert teams.to_dicts() == [{"team": "城东", "customers_due": 5}, {"team": "城西", "customers_due": 2}]
+    assert teams.to_dicts() == [{"team": "城东", "customers_due": 5}, {"team": "城西", "customers_due": 3}]
     with duckdb.connect(str(data_home.published), read_only=True) as con:  # values as delivered stay home
         columns = [r[0] for r in con.sql("describe quarantine.rows").fetchall()]
     assert "raw_value" not in columns and "masked_value" in columns

@@ -89,7 +89,7 @@ def test_director_sees_centre_kpis_in_chinese_then_english_while_the_pipeline_wr
         wait_for_app(page)
         values = page.get_by_test_id("stMetricValue").all_inner_texts()
         labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
-        assert "57.14%" in values           # 实抄率: 4 of 7 customers read (hand computed in the fixture)
+        assert "50.00%" in values           # 实抄率: 4 of 8 customers due read (the quarantined one is due)
         assert "25.000%" in values          # 差错率: 1 customer with an error of 4 read
         assert any("实抄率" in label for label in labels)
 
@@ -97,6 +97,6 @@ def test_director_sees_centre_kpis_in_chinese_then_english_while_the_pipeline_wr
         wait_for_app(page)
         labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
         assert any("Actual-read rate" in label for label in labels)
-        assert "57.14%" in page.get_by_test_id("stMetricValue").all_inner_texts()
+        assert "50.00%" in page.get_by_test_id("stMetricValue").all_inner_texts()
     finally:
         writer.close()

@@ -113,34 +113,7 @@ create table if not exists ops.config_versions (
     files          json not null            -- {relative path: text}
 );
 
--- 实抄率 / 差错率 and their counts, per team per month (product brief §4).
-create table if not exists marts.kpi_team_month (
-    period                  varchar not null,   -- YYYY-MM
-    team                    varchar not null,
-    customers_due           bigint not null,    -- 应抄户数
-    customers_read          bigint not null,    -- 实抄户数 (status READ)
-    customers_missed        bigint not null,    -- 未抄户数
-    customers_estimated     bigint not null,    -- 估抄户数
-    customers_remote        bigint not null,    -- customers read remotely (AMI)
-    customers_team_from_assignment bigint not null, -- customers whose team came from the assignment (抄表派工)
-    customers_with_error    bigint,             -- 差错户数; null = no review findings delivered
-    meters_due              bigint not null,    -- 应抄电能表只数
-    meters_with_error       bigint,             -- 差错只数
-    kwh_due                 double not null,    -- 应抄电量 (抄见电量 of the month)
-    kwh_error               double,             -- 差错电量 (|kWh impact| of findings)
-    actual_read_rate        double,             -- 实抄率 = customers_read / customers_due
-    missed_rate             double,             -- 漏抄率
-    estimated_rate          double,             -- 估抄率
-    error_rate              double,             -- 差错率(户) = customers_with_error / customers_read
-    error_rate_meter        double,             -- 差错率(只) = meters_with_error / meters_due
-    error_rate_kwh          double,             -- 差错率(电量) = kwh_error / kwh_due
-    errors_per_10k          double,             -- 差错户数 per 万户 read
-    actual_read_rate_target double not null,
-    error_rate_target       double not null,    -- manual/remote targets weighted by remote share
-    config_version          varchar not null,
-    computed_at             timestamp not null,
-    primary key (period, team)
-);
+-- marts.kpi_team_month and the other KPI marts: warehouse/sql/ddl/kpi_*.sql.
 
 -- ---------------------------------------------------------------------------------------------
 -- The analysis model of the plausibility rules (product brief §2, §6, §8).

@@ -1,0 +1,309 @@
+"""`readq errors`: the 差错统计表 of a month as an XLSX workbook, in the seed's shape.
+
+    readq errors --period 2026-09 [--by team|reader|segment] [--out FILE.xlsx] [--unmasked]
+
+Reads marts.error_stats_month / error_stats_reader_month / error_stats_segment_month from the
+published snapshot (what the dashboards show; the pipeline's own file when nothing was published
+yet) and writes one sheet: a title row, two header rows (each error type over its 户数 and 电量, the
+rate blocks over their numerator and denominator), a row per team / reader / segment, a 合计 row
+(the sum of the rows; its rates recomputed from those sums) and notes. Columns, headers, groups and
+number formats come from config/errors.toml [table] (docs/errors.md).
+
+Personal data: reader names are masked by default (the name style of config/readq.toml [privacy]);
+the rows a clerk's or the system's errors are listed under, and '(未指定)', are labels and stay as they
+are. Every text cell goes through checks.exports (no cell runs as a formula), and the workbook is
+written by xlsxwriter with strings_to_formulas / strings_to_urls off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from readq.config import home, load_toml
+
+if TYPE_CHECKING:  # polars, the masking and the workbook load when the command runs, not with `readq --help`
+    import polars as pl
+
+TABLES = {"team": "error_stats_month", "reader": "error_stats_reader_month", "segment": "error_stats_segment_month"}
+KEYS = {"team": ["team"], "reader": ["team", "reader"], "segment": ["team", "segment_no"]}
+RATES = {  # rate column -> (numerator, denominator, factor): how the 合计 row recomputes it
+    "error_rate": ("customers_with_error", "customers_read", 1.0),
+    "errors_per_10k": ("customers_with_error", "customers_read", 10_000.0),
+    "error_rate_meter": ("meters_with_error", "meters_due", 1.0),
+    "error_rate_kwh": ("kwh_error", "kwh_due", 1.0),
+}
+NUMBER_FORMATS = {"count": "#,##0", "kwh": "#,##0.00", "percent": "0.000%", "decimal": "0.00", "text": "@"}
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the exported table: the mart column, its header cells and its number format."""
+
+    name: str
+    header: str                 # the lower header cell (or the only one)
+    group: str | None = None    # the cell above it, shared with its neighbours of the same group
+    format: str = "count"       # a key of NUMBER_FORMATS
+
+
+def _config() -> dict[str, Any]:
+    return load_toml("errors.toml")
+
+
+def _format_of(name: str, declared: str | None) -> str:
+    if declared:
+        return declared
+    if name in ("team", "reader", "segment_no", "null_reason"):
+        return "text"
+    return "kwh" if name.endswith("_kwh") or name.startswith("kwh_") else "count"
+
+
+def layout(by: str, lang: str = "zh") -> list[Column]:
+    """The table's columns left to right, as config/errors.toml [table] lists them for `by`."""
+    cfg = _config()
+    table = cfg["table"]
+    headers = table["headers"]
+    out: list[Column] = []
+    for entry in table["columns"]:
+        if entry == "@key":
+            out += [Column(k, headers[k][lang], format="text") for k in KEYS[by]]
+        elif entry == "@types":
+            for t in cfg["types"]:
+                code = t["code"].lower()
+                out.append(Column(f"{code}_customers", table["type_customers"][lang], t[lang], "count"))
+                out.append(Column(f"{code}_kwh", table["type_kwh"][lang], t[lang], "kwh"))
+        else:
+            h = headers[entry]
+            out.append(Column(entry, h[lang], h.get("group"), _format_of(entry, h.get("format"))))
+    return out
+
+
+def labels() -> set[str]:
+    """Row names that are labels, not people: the clerk's and the system's rows, '(未指定)'."""
+    cfg = _config()
+    return {p["row"] for p in cfg["parties"] if p["row"]} | {cfg["unattributed"]}
+
+
+def mask_readers(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its reader names masked (the name style of [privacy]); labels left as they are."""
+    import polars as pl
+
+    from checks.masking import STYLES
+
+    if "reader" not in frame.columns:
+        return frame
+    keep = sorted(labels())
+    reader = pl.col("reader")
+    masked = pl.when(reader.is_in(keep)).then(reader).otherwise(STYLES["name"](reader))
+    return frame.with_columns(masked.alias("reader"))
+
+
+def read_table(conn: Any, period: str, by: str) -> pl.DataFrame:
+    """The month's rows of the mart behind `by`, in key order."""
+    keys = ", ".join(KEYS[by])
+    return conn.sql(f"select * from marts.{TABLES[by]} where period = ? order by {keys}", params=[period]).pl()
+
+
+def _sum(column: pl.Series) -> float | int | None:
+    """The sum of a column's values; null when every value is null (no data is not 0)."""
+    return None if column.null_count() == column.len() else column.sum()
+
+
+def total_row(frame: pl.DataFrame, columns: list[Column], name: str) -> dict[str, object]:
+    """The 合计 row: every count and kWh summed over the rows, the rates recomputed from those sums."""
+    row: dict[str, object] = {}
+    for c in columns:
+        if c.format == "text":
+            row[c.name] = None
+        elif c.name not in RATES:
+            row[c.name] = _sum(frame[c.name])
+    for rate, (numerator, denominator, factor) in RATES.items():
+        top, bottom = _sum(frame[numerator]), _sum(frame[denominator])
+        row[rate] = None if top is None or not bottom else factor * top / bottom
+    row[columns[0].name] = name
+    return row
+
+
+def notes(frame: pl.DataFrame, *, masked: bool) -> list[str]:
+    """The lines under the table: definitions, why cells are empty, masking, the config version."""
+    cfg = _config()
+    text = cfg["table"]["notes"]
+    lines = list(text["always"])
+    for code in sorted({r for r in frame["null_reason"].to_list() if r}):
+        lines.append(f"{text['empty']}{cfg['reasons'][code]['zh']}")
+    if masked:
+        lines.append(text["masked"])
+    versions = sorted({v for v in frame["config_version"].to_list() if v})
+    if versions:
+        lines.append(f"{text['config_version']}{', '.join(versions)}")
+    return lines
+
+
+def write_workbook(frame: pl.DataFrame, path: Path, *, period: str, by: str, masked: bool = True) -> int:
+    """Write the 差错统计表 of `frame` (rows of the mart behind `by`) to `path`; the data rows written."""
+    import polars as pl
+    import xlsxwriter
+
+    from checks.exports import XLSXWRITER_OPTIONS, neutralise_formulas
+
+    cfg = _config()
+    table = cfg["table"]
+    columns = layout(by)
+    shown = mask_readers(frame) if masked else frame
+    reasons = {code: r["zh"] for code, r in cfg["reasons"].items()}
+    shown = shown.with_columns(pl.col("null_reason").replace_strict(reasons, default=None, return_dtype=pl.String))
+    body = neutralise_formulas(shown.select([c.name for c in columns]))
+    total = total_row(frame, columns, table["total_row"]["zh"])
+
+    tmp = path.with_name(path.name + ".tmp")
+    book = xlsxwriter.Workbook(str(tmp), XLSXWRITER_OPTIONS)
+    try:
+        sheet = book.add_worksheet(table["sheet"])
+        title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
+        head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "border": 1,
+                                "text_wrap": True, "bg_color": "#DDEBF7"})
+        cell = {k: book.add_format({"num_format": f, "border": 1}) for k, f in NUMBER_FORMATS.items()}
+        bold = {k: book.add_format({"num_format": f, "border": 1, "bold": True}) for k, f in NUMBER_FORMATS.items()}
+        last = len(columns) - 1
+        sheet.merge_range(0, 0, 0, last, f"{table['title']['zh']}（{period}，{table['by'][by]}）", title)
+        i = 0
+        while i < len(columns):  # header rows 1 and 2: a group over its run of columns, else one tall cell
+            group = columns[i].group
+            j = i
+            while group is not None and j + 1 < len(columns) and columns[j + 1].group == group:
+                j += 1
+            if group is None:
+                sheet.merge_range(1, i, 2, i, columns[i].header, head)
+            else:
+                if j > i:
+                    sheet.merge_range(1, i, 1, j, group, head)
+                else:
+                    sheet.write_string(1, i, group, head)
+                for k in range(i, j + 1):
+                    sheet.write_string(2, k, columns[k].header, head)
+            i = j + 1
+        for r, values in enumerate(body.iter_rows(), start=3):
+            for k, (c, value) in enumerate(zip(columns, values, strict=True)):
+                _write(sheet, r, k, value, cell[c.format])
+        r = 3 + body.height
+        for k, c in enumerate(columns):
+            _write(sheet, r, k, total[c.name], bold[c.format])
+        for n, line in enumerate(notes(frame, masked=masked), start=r + 2):
+            sheet.write_string(n, 0, line)
+        for k, c in enumerate(columns):
+            sheet.set_column(k, k, 16 if c.format == "text" else 11)
+        sheet.freeze_panes(3, len(KEYS[by]))
+    finally:
+        book.close()
+    os.replace(tmp, path)
+    return body.height
+
+
+def _write(sheet: Any, row: int, col: int, value: object, fmt: Any) -> None:
+    if value is None:
+        sheet.write_blank(row, col, None, fmt)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, value, fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
+
+
+def _error(text: str) -> None:
+    err_console.print(Text(text, style="red"), soft_wrap=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    """`readq errors`: write the month's 差错统计表 and print its rows."""
+    from checks.errors import FileRejected
+    from pipelines.ingest.period import normalize_period
+    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError
+    from warehouse.connection import connect
+
+    try:
+        period = normalize_period(args.period)
+    except FileRejected as exc:
+        raise UsageError(str(exc)) from None
+    h = home()
+    source = h.published if h.published.exists() else h.warehouse
+    out = Path(args.out) if args.out else h.reports / f"差错统计表_{period}_{args.by}.xlsx"
+    if out.suffix.lower() != ".xlsx":
+        raise UsageError(f"--out must name an .xlsx file, not {out}")
+    table = TABLES[args.by]
+    with _progress() as progress:
+        task = progress.add_task("差错统计表", total=3)
+        try:
+            with connect(source, read_only=True) as conn:
+                found = conn.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
+                                     "and table_name = ?", [table]).fetchall()[0][0]
+                if not found:
+                    _error(f"{source} has no marts.{table} (built before this table existed): run `readq build`")
+                    return EXIT_UNUSABLE
+                frame = read_table(conn, period, args.by)
+                months = [r[0] for r in conn.execute(
+                    f"select distinct period from marts.{table} order by 1").fetchall()]
+        except FileNotFoundError as exc:
+            _error(str(exc))
+            return EXIT_UNUSABLE
+        progress.update(task, advance=1, description=f"read marts.{table}")
+        if frame.is_empty():
+            shown = f"{months[0]} .. {months[-1]}" if months else "none"
+            raise UsageError(f"no 差错统计表 for {period} in {source} (months built: {shown})")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        progress.update(task, advance=1, description="write the workbook")
+        rows = write_workbook(frame, out, period=period, by=args.by, masked=not args.unmasked)
+        progress.update(task, advance=1, description="done")
+    print_summary(frame, args.by, masked=not args.unmasked)
+    console.print(Text(f"wrote {out} ({rows} rows, read from {source})"), soft_wrap=True)
+    return EXIT_OK
+
+
+def print_summary(frame: pl.DataFrame, by: str, *, masked: bool) -> None:
+    """The table's keys, errors and rates on the terminal (config/errors.toml [table.terminal]; names
+    masked as in the workbook)."""
+    shown = mask_readers(frame) if masked else frame
+    cfg = _config()["table"]
+    cols = [*KEYS[by], *cfg["terminal"]["columns"]]
+    table = Table(title=f"差错统计表 {frame['period'][0]}")
+    for c in KEYS[by]:
+        table.add_column(cfg["headers"][c]["zh"], overflow="fold")
+    for c in cfg["terminal"]["columns"]:
+        table.add_column(cfg["terminal"]["labels"][c], justify="right")
+    for row in shown.select(cols).iter_rows(named=True):
+        table.add_row(*[Text(_shown(c, row[c])) for c in cols])
+    console.print(table)
+
+
+def _shown(column: str, value: object) -> str:
+    if value is None:
+        return "—"
+    if column.startswith("error_rate"):
+        return f"{float(value):.3%}"  # type: ignore[arg-type]
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def add_parser(sub: Any) -> None:
+    """Register `readq errors` on the CLI's subcommands."""
+    e = sub.add_parser("errors", help="write the month's 差错统计表 (error statistics) as an XLSX workbook")
+    e.add_argument("--period", required=True, help="billing month YYYY-MM")
+    e.add_argument("--by", choices=tuple(TABLES), default="team", help="one row per team (default), reader or segment")
+    e.add_argument("--out", help="the .xlsx to write (default: READQ_HOME/reports/差错统计表_<month>_<by>.xlsx)")
+    e.add_argument("--unmasked", action="store_true", help="reader names as delivered (masked by default)")
+    e.set_defaults(func=cmd_errors)
