@@ -16,7 +16,6 @@ from pipelines.ingest.deliver import ingest_path
 from readq.config import load_toml
 from warehouse.connection import connect
 from warehouse.marts import mart, marts, replace_month
-from warehouse.sql import SQL_DIR
 
 KPI_MARTS = {"meter_readings", "meters_due", "error_findings", "kpi_levels_month", "kpi_reader_month",
              "kpi_segment_month", "kpi_team_month", "kpi_centre_month"}
@@ -302,11 +301,22 @@ def test_the_level_check_finds_a_team_that_does_not_add_up(wh) -> None:
     assert broken == 1 and rows[0][:3] == ("reader", "城东", "customers_due")
 
 
-def test_the_catalogue_names_columns_of_every_level() -> None:
+def test_a_unit_counted_twice_fails_its_check(wh) -> None:
+    conn, _ = wh
+    _two_teams(wh)
+    build(conn, "2024-03")
+    check = next(c for c in mart("kpi_levels_month").checks if c.name == "one_row_per_unit")
+    assert check.violations(conn, "2024-03")[0] == 0
+    conn.execute("insert into marts.kpi_levels_month select * from marts.kpi_levels_month "
+                 "where period = '2024-03' and level = 'team' and team = '城东'")
+    broken, rows = check.violations(conn, "2024-03")
+    assert broken == 1 and rows[0][:2] == ("team", "城东")
+
+
+def test_the_catalogue_names_columns_of_every_level(wh) -> None:
+    conn, _ = wh
     for level in LEVELS:
-        ddl = (SQL_DIR / "ddl" / f"kpi_{level}_month.sql").read_text(encoding="utf-8")
-        columns = {line.split()[0] for line in ddl.splitlines() if line.startswith("    ") and line.split()
-                   and not line.strip().startswith("--")}
+        columns = {r[0] for r in conn.execute(f"describe marts.kpi_{level}_month").fetchall()}
         for k in kpis():
             assert {k.numerator, k.denominator, k.column()} | {k.column(s) for s in SUFFIXES} <= columns, (level, k.id)
             assert k.direction in ("higher", "lower")

@@ -113,7 +113,7 @@ create table if not exists ops.config_versions (
     files          json not null            -- {relative path: text}
 );
 
--- marts.kpi_team_month and the other KPI marts: warehouse/sql/ddl/kpi_*.sql.
+-- marts.kpi_team_month and the other KPI marts: warehouse/sql/ddl/kpi_levels_month.sql.
 
 -- ---------------------------------------------------------------------------------------------
 -- The analysis model of the plausibility rules (product brief §2, §6, §8).

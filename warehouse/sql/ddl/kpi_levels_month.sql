@@ -1,5 +1,7 @@
 -- Every KPI per reader, segment, team and the centre (level); the four kpi_<level>_month
 -- marts are its levels. SQL: warehouse/sql/kpi_levels_month.sql; catalogue: config/kpis.toml.
+-- The four level marts are created below from this table's columns (less the keys another level
+-- uses), so a new KPI is one column here. One row per unit and level: check one_row_per_unit.
 create table if not exists marts.kpi_levels_month (
     period                                   varchar not null, -- YYYY-MM
     level                                    varchar not null, -- reader | segment | team | centre
@@ -147,3 +149,15 @@ create table if not exists marts.kpi_levels_month (
     config_version                           varchar not null,
     computed_at                              timestamp not null
 );
+
+-- The levels, each its own mart (SQL: warehouse/sql/kpi_<level>_month.sql). Created here, not in
+-- files of their own, because they take their columns from marts.kpi_levels_month.
+-- 'reader' level: errors are the reader's own (responsible READER).
+create table if not exists marts.kpi_reader_month as
+    select * exclude (level, segment_no) from marts.kpi_levels_month limit 0;
+create table if not exists marts.kpi_segment_month as
+    select * exclude (level, reader) from marts.kpi_levels_month limit 0;
+create table if not exists marts.kpi_team_month as
+    select * exclude (level, reader, segment_no) from marts.kpi_levels_month limit 0;
+create table if not exists marts.kpi_centre_month as
+    select * exclude (level, team, reader, segment_no) from marts.kpi_levels_month limit 0;
