@@ -6,7 +6,7 @@ i18n key). Every page reads only the published snapshot (see `dashboards/data.py
 Page scripts live in `dashboards/views/`, deliberately not `dashboards/pages/`: Streamlit 1.67
 still switches to the legacy pages-directory mode whenever a `pages/` folder sits next to the
 entrypoint until `st.navigation` has run once in the process (and AppTest resets that flag on
-every run). In that mode a deep link such as `/kpis` or a widget rerun executes the page script
+every run). In that mode a deep link such as `/errors` or a widget rerun executes the page script
 alone, skipping this entrypoint (no page config, no language switch).
 """
 

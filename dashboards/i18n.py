@@ -774,3 +774,10 @@ def t(key: str, **fmt: Any) -> str:
     lang = get_lang()
     text = CATALOG[lang].get(key) or CATALOG[DEFAULT_LANG].get(key) or key
     return text.format(**fmt) if fmt else text
+
+
+def t_or(key: str, fallback: str) -> str:
+    """The text of `key` when a page defines one, else `fallback` (a code without a text of its own,
+    such as a rule ID added in config, shows as delivered rather than as the key)."""
+    text = t(key)
+    return fallback if text == key else text

@@ -19,7 +19,7 @@ from dashboards import data
 from dashboards.components import ALL, choice_or_all, month_picker, published_snapshot, team_picker, url_choice
 from dashboards.delivery_balance import STATUS_KEYS
 from dashboards.forensics import unattributed_reader
-from dashboards.i18n import t
+from dashboards.i18n import t, t_or
 
 RULE_KEY = "rule"
 METER_KEY = "meter"
@@ -29,17 +29,13 @@ NEEDED = ("marts.meter_readings", "marts.reading_flags")
 
 
 def rule_label(rule_id: str) -> str:
-    key = f"rule_{rule_id}"
-    text = t(key)
-    return rule_id if text == key else text
+    return t_or(f"rule_{rule_id}", rule_id)
 
 
 def severity_label(severity: str | None) -> str:
     if severity is None:
         return "—"
-    key = f"severity_{severity}"
-    text = t(key)
-    return severity if text == key else text
+    return t_or(f"severity_{severity}", severity)
 
 
 def no_data() -> str:

@@ -38,7 +38,7 @@ from dashboards.anomalies import md_escape
 from dashboards.charts import funnel_plot, p_chart_panels, pareto_chart
 from dashboards.components import TEAM_KEY, month_picker, published_snapshot, team_picker, url_choice
 from dashboards.filters import unknown_url_values, url_select
-from dashboards.i18n import get_lang, t
+from dashboards.i18n import get_lang, t, t_or
 from dashboards.rates import READ_DIGITS
 from readq.config import load_toml
 
@@ -89,9 +89,7 @@ def metric_name(metric: str) -> str:
     for k in kpi_catalogue():
         if k.id == metric:
             return k.name(get_lang())
-    key = f"spc_metric_{metric}"
-    text = t(key)
-    return metric if text == key else text
+    return t_or(f"spc_metric_{metric}", metric)
 
 
 def rate_format(metric: str) -> str:
@@ -106,9 +104,7 @@ def signal_name(signal: str) -> str:
     if "_" in signal and signal.rsplit("_", 1)[1].isdigit():
         side, q = signal.rsplit("_", 1)
         return t(f"sig_funnel_{side}", q=f"{int(q) / 10:g}%")
-    key = f"sig_{signal}"
-    text = t(key)
-    return signal if text == key else text
+    return t_or(f"sig_{signal}", signal)
 
 
 
@@ -332,21 +328,15 @@ def render_flags(flags: pl.DataFrame | None, month: str, team: str, reader: str)
 def _code_label(prefix: str, code: str | None) -> str | None:
     if code is None:
         return None
-    key = f"{prefix}_{code}"
-    text = t(key)
-    return code if text == key else text
+    return t_or(f"{prefix}_{code}", code)
 
 
 def _rule_label(rule_id: str) -> str:
-    key = f"rule_{rule_id}"
-    text = t(key)
-    return rule_id if text == key else text
+    return t_or(f"rule_{rule_id}", rule_id)
 
 
 def _severity_label(severity: str) -> str:
-    key = f"severity_{severity}"
-    text = t(key)
-    return severity if text == key else text
+    return t_or(f"severity_{severity}", severity)
 
 
 def render_segments(segments: pl.DataFrame, month: str, teams: Sequence[str]) -> None:

@@ -25,7 +25,7 @@ from dashboards.charts import kpi_trend
 from dashboards.components import month_picker, published_snapshot, team_picker
 from dashboards.errors import reader_option
 from dashboards.filters import unknown_url_values, url_select
-from dashboards.i18n import get_lang, t
+from dashboards.i18n import get_lang, t, t_or
 from readq.config import load_toml
 
 KPI_KEY = "kpi"
@@ -85,15 +85,11 @@ def metric_name(metric: str, catalogue: list[Kpi]) -> str:
     for k in catalogue:
         if k.id == metric:
             return kpi_name(k)
-    key = f"spc_metric_{metric}"
-    text = t(key)
-    return metric if text == key else text
+    return t_or(f"spc_metric_{metric}", metric)
 
 
 def count_label(column: str) -> str:
-    key = f"cnt_{column}"
-    text = t(key)
-    return column if text == key else text
+    return t_or(f"cnt_{column}", column)
 
 
 def count_header(column: str) -> str:
@@ -103,9 +99,7 @@ def count_header(column: str) -> str:
 
 
 def unit_of(column: str) -> str:
-    key = f"unit_{column}"
-    text = t(key)
-    return "" if text == key else text
+    return t_or(f"unit_{column}", "")
 
 
 def counts_text(card: ov.Card) -> str:
@@ -186,9 +180,7 @@ def signal_text(kind: str, signal: str | None, start: str | None = None) -> str:
         return t(f"sig_funnel_{side}", q=f"{int(q) / 10:g}%")
     if kind == "cusum" and signal == "rise":
         return t("sig_cusum_rise", start=start or "—")
-    key = f"sig_{kind}_{signal}" if kind == "cusum" else f"sig_{signal}"
-    text = t(key)
-    return signal if text == key else text
+    return t_or(f"sig_{kind}_{signal}" if kind == "cusum" else f"sig_{signal}", signal)
 
 
 def reason_text(code: str | None) -> str | None:

@@ -16,7 +16,7 @@ from dashboards import data
 from dashboards import forensics as fx
 from dashboards.anomalies import md_escape
 from dashboards.components import month_picker, published_snapshot, team_picker, url_choice
-from dashboards.i18n import t
+from dashboards.i18n import t, t_or
 
 READER_KEY = "reader"
 TABLE = "marts.reader_forensics"
@@ -43,9 +43,7 @@ def load() -> tuple[data.Snapshot, pl.DataFrame] | None:
 
 def reason_text(reasons: list[str] | None) -> str:
     def one(code: str) -> str:
-        key = f"reason_{code}"
-        text = t(key)
-        return code if text == key else text
+        return t_or(f"reason_{code}", code)
 
     return t("list_sep").join(one(r) for r in reasons or [])
 
