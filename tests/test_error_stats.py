@@ -322,3 +322,41 @@ def test_the_export_of_a_month_without_findings_leaves_the_cells_empty(warehouse
     assert a[-1] == load_toml("errors.toml")["reasons"]["NO_FINDINGS"]["zh"]
     assert main(["errors", "--period", "2023-01"]) == 64         # a month not built: said, not an empty file
     assert main(["errors", "--period", "2024-13"]) == 64
+
+
+def test_counts_of_findings_are_counts_and_energies_are_kwh_in_the_export() -> None:
+    from readq.errors import layout
+
+    for by in ("team", "reader", "segment"):
+        formats = {c.name: c.format for c in layout(by, "zh")}
+        assert {formats[k] for k in ("findings", "findings_out_of_scope", "findings_without_kwh")} == {"count"}
+        assert formats["kwh_due"] == "kwh" and formats["error_rate_kwh"] == "percent"
+
+
+def test_a_row_with_meters_due_but_nothing_read_says_why_its_rates_are_null(tmp_path: Path) -> None:
+    """C队 read none of its two customers (both 未抄, 0 kWh): its per-customer and per-kWh rates have no
+    denominator and say so (NO_READS), while D队, read but with no kWh due, says NO_KWH."""
+    conn = connect(tmp_path / "warehouse.duckdb")
+    try:
+        ingest_path(conn, write(tmp_path / "抄表明细_2024-03.csv", READINGS_HEADER, [
+            "2024-03,C队,S7,赵六,C71,M71,100,100,0,未抄",
+            "2024-03,C队,S7,赵六,C72,M72,100,100,0,未抄",
+            "2024-03,D队,S8,钱七,C81,M81,100,100,0,已抄",
+        ]))
+        ingest_path(conn, write(tmp_path / "复核差错记录_2024-03.csv", FINDINGS_HEADER,
+                                ["F71,2024-03,C队,S7,C71,M71,漏抄,,复核,"]))
+        conn.execute("begin")
+        for name in MARTS:
+            replace_month(conn, name, "2024-03")
+        conn.execute("commit")
+        got = {r["team"]: r for r in rows(conn, "select team, meters_due, customers_read, customers_with_error, "
+                                                "error_rate, error_rate_meter, error_rate_kwh, null_reason "
+                                                "from marts.error_stats_month where period = '2024-03'")}
+    finally:
+        conn.close()
+    c, d = got["C队"], got["D队"]
+    assert (c["meters_due"], c["customers_read"], c["customers_with_error"]) == (2, 0, 1)
+    assert c["error_rate"] is None and c["error_rate_kwh"] is None and c["error_rate_meter"] == 0.5
+    assert c["null_reason"] == "NO_READS"
+    assert d["error_rate"] == 0 and d["error_rate_kwh"] is None and d["null_reason"] == "NO_KWH"
+    assert {"NO_READS", "NO_KWH"} <= set(load_toml("errors.toml")["reasons"])

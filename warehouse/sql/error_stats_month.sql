@@ -21,7 +21,9 @@
 -- never in 实抄); 只 (meter_key) where each meter is attributed; kWh of the total-active register of the
 -- meters that loaded (a quarantined row's kWh is unverified).
 -- When no review findings were delivered for the month, every error count and rate is null and
--- null_reason 'NO_FINDINGS' (no data, never 0); a row with nothing due has null rates ('NO_VOLUME').
+-- null_reason 'NO_FINDINGS' (no data, never 0); a row with nothing due has null rates ('NO_VOLUME'),
+-- one with meters due but no customer read a null per-customer rate ('NO_READS'), one whose kWh due
+-- is 0 a null per-kWh rate ('NO_KWH').
 insert into marts.error_stats_month by name
 with delivered as (
     select exists (select 1 from ops.deliveries
@@ -150,7 +152,9 @@ final as (
            10000.0 * c.customers_with_error / nullif(u.customers_read, 0)              as errors_per_10k,
            q.n                                                                         as findings_quarantined,
            case when not d.yes then 'NO_FINDINGS'
-                when coalesce(v.meters_due, 0) = 0 then 'NO_VOLUME' end                as null_reason,
+                when coalesce(v.meters_due, 0) = 0 then 'NO_VOLUME'
+                when coalesce(u.customers_read, 0) = 0 then 'NO_READS'
+                when coalesce(v.kwh_due, 0) = 0 then 'NO_KWH' end                     as null_reason,
            $config_version                                                             as config_version,
            now()::timestamp                                                            as computed_at
     from keys k

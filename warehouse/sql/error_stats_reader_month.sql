@@ -149,7 +149,9 @@ final as (
            q.n                                                                         as findings_quarantined,
            case when not d.yes then 'NO_FINDINGS'
                 when k.party <> 'READER' then 'NOT_A_READER'
-                when coalesce(v.meters_due, 0) = 0 then 'NO_VOLUME' end                as null_reason,
+                when coalesce(v.meters_due, 0) = 0 then 'NO_VOLUME'
+                when coalesce(u.customers_read, 0) = 0 then 'NO_READS'
+                when coalesce(v.kwh_due, 0) = 0 then 'NO_KWH' end                     as null_reason,
            $config_version                                                             as config_version,
            now()::timestamp                                                            as computed_at
     from keys k

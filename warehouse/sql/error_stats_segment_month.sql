@@ -138,7 +138,9 @@ final as (
            10000.0 * c.customers_with_error / nullif(u.customers_read, 0)              as errors_per_10k,
            q.n                                                                         as findings_quarantined,
            case when not d.yes then 'NO_FINDINGS'
-                when coalesce(v.meters_due, 0) = 0 then 'NO_VOLUME' end                as null_reason,
+                when coalesce(v.meters_due, 0) = 0 then 'NO_VOLUME'
+                when coalesce(u.customers_read, 0) = 0 then 'NO_READS'
+                when coalesce(v.kwh_due, 0) = 0 then 'NO_KWH' end                     as null_reason,
            $config_version                                                             as config_version,
            now()::timestamp                                                            as computed_at
     from keys k
