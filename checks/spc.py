@@ -136,9 +136,13 @@ def cusum(x: Sequence[float], n: Sequence[float], p: Sequence[float], k: float, 
             up_start = None
         if down == 0:
             down_start = None
-    if up > h:
+    rises, falls = up > h, down > h
+    if rises and falls:  # an older shift still in one sum, a newer one in the other: the newer is the news
+        rises = (up_start or 0) >= (down_start or 0)
+        falls = not rises
+    if rises:
         return Cusum(up, down, "rise", up_start, months)
-    if down > h:
+    if falls:
         return Cusum(up, down, "fall", down_start, months)
     return Cusum(up, down, "none", None, months)
 

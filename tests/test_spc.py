@@ -101,6 +101,21 @@ def test_cusum_finds_a_step_rise_and_its_start_month() -> None:
     assert res.months == 24
 
 
+def test_cusum_reports_the_newer_change_when_both_sums_are_over_the_limit() -> None:
+    """A long rise (S+ builds far above h) followed by a recent fall: both sums end over h, and the
+    signal is the fall, with its own start month, not the older rise."""
+    n = np.full(24, 10_000.0)
+    p = np.full(24, 0.01)
+    x = np.full(24, 100.0)
+    x[2:18] = 140.0                                    # the rate rises by 40 % for 16 months (z ≈ 4)
+    x[18:] = 85.0                                      # then falls 15 % below the reference (z ≈ −1.5)
+    res = cusum(x, n, p, k=0.5, h=4.0)
+    assert res.up > 4.0 and res.down > 4.0
+    assert res.signal == "fall" and res.start == 18
+    older = cusum(x[:18], n[:18], p[:18], k=0.5, h=4.0)
+    assert older.signal == "rise" and older.start == 2
+
+
 def test_cusum_stays_quiet_in_control_and_skips_months_without_volume() -> None:
     rng = np.random.default_rng(11)
     quiet = [cusum(rng.binomial(2_000, 0.01, 24).astype(float), np.full(24, 2_000.0), np.full(24, 0.01), 0.5, 4.0)
