@@ -26,7 +26,11 @@ def test_definitions_load(data_home: Home) -> None:
     assert files <= checks
     assert {("readings", "rows_balance"), ("meter_readings", "every_reading_once"),
             ("kpi_levels_month", "levels_add_up"), ("spc_funnel", "limits_nest")} <= checks
-    assert {name for _, name in checks - files} == {"rows_balance"}     # the ingest's own check
+    # every mart declares its key (`-- key:`), and the key is an asset check of the mart
+    from warehouse.marts import marts
+    assert all(m.key for m in marts())
+    assert {(m.name, "key_not_null_and_unique") for m in marts()} <= checks
+    assert {name for _, name in checks - files} == {"rows_balance", "key_not_null_and_unique"}
     # a mart with history depends on the months before its own
     graph = d.resolve_asset_graph()
     context = graph.get(dg.AssetKey(["marts", "reading_context"]))

@@ -305,12 +305,32 @@ def test_a_unit_counted_twice_fails_its_check(wh) -> None:
     conn, _ = wh
     _two_teams(wh)
     build(conn, "2024-03")
-    check = next(c for c in mart("kpi_levels_month").checks if c.name == "one_row_per_unit")
+    check = next(c for c in mart("kpi_levels_month").checks if c.name == "key_not_null_and_unique")
     assert check.violations(conn, "2024-03")[0] == 0
     conn.execute("insert into marts.kpi_levels_month select * from marts.kpi_levels_month "
                  "where period = '2024-03' and level = 'team' and team = '城东'")
     broken, rows = check.violations(conn, "2024-03")
     assert broken == 1 and rows[0][:2] == ("team", "城东")
+    team_key = next(c for c in mart("kpi_team_month").checks if c.name == "key_not_null_and_unique")
+    assert team_key.violations(conn, "2024-03")[0] == 0
+    conn.execute("update marts.kpi_team_month set team = null where period = '2024-03' and team = '城西'")
+    assert team_key.violations(conn, "2024-03")[1] == [(None, 1)]         # a null key is as wrong as a double
+
+
+def test_customers_due_are_every_customer_of_the_readings_quarantined_included(wh) -> None:
+    conn, _ = wh
+    deliver(wh, "readings_2024-03_east.csv", READINGS, [
+        reading("2024-03", "城东", "S1", "张三", "C1", "M1"),
+        reading("2024-03", "城东", "S1", "张三", "C2", "M2", last="abc"),        # quarantined
+        reading("2024-03", "城东", "S1", "张三", "Ｃ３", "M3", status="估读?"),   # quarantined
+    ])
+    build(conn, "2024-03")
+    check = next(c for c in mart("kpi_levels_month").checks if c.name == "customers_due_are_the_readings_customers")
+    assert check.violations(conn, "2024-03") == (0, [])
+    conn.execute("delete from marts.meters_due where period = '2024-03' and customer_no = 'C3'")
+    assert check.violations(conn, "2024-03") == (1, [("C3", None, None)])  # dropped without a master status
+    conn.execute("update marts.kpi_levels_month set customers_due = 2 where period = '2024-03' and level = 'centre'")
+    assert check.violations(conn, "2024-03")[1][1] == ("centre customers_due", 2, 3)
 
 
 def test_the_catalogue_names_columns_of_every_level(wh) -> None:

@@ -6,6 +6,12 @@
     -- param error_target_manual: targets.toml error_rate.target_manual   (a config value, as $name)
     -- prepare: reading_context                                  (optional: a Python step, see below)
     -- history: rules.toml history.months                         (optional: months before it also read)
+    -- key: team, reader?                                          (the columns one row of a month stands for;
+                                                                   `?`: may be null, as at another level)
+
+The key becomes the mart's check `key_not_null_and_unique` (beside the checks of
+warehouse/sql/checks/<mart>.<check>.sql): per month no two rows share a key, and no key column
+without `?` is null.
 
 A mart that reads months before its own (`history:` a number, or a config value) is stale when any of
 those months changed after its build, and its Dagster asset depends on those months' partitions.
@@ -45,6 +51,7 @@ PARAM = re.compile(r"^param (\w+):\s*([\w/.-]+\.toml)\s+([\w.]+)$")
 PREPARE = re.compile(r"^prepare:\s*(\w+)$")
 COUNT_BY = re.compile(r"^count by:\s*(\w+(?:\s*,\s*\w+)*)$")
 HISTORY = re.compile(r"^history:\s*(\d+|[\w/.-]+\.toml\s+[\w.]+)$")
+KEY = re.compile(r"^key:\s*(\w+\??(?:\s*,\s*\w+\??)*)$")
 Prepare = Callable[[duckdb.DuckDBPyConnection, dict[str, object]], dict[str, object]]
 
 
@@ -57,7 +64,12 @@ class MartCheck:
     sql: str
 
     def violations(self, conn: duckdb.DuckDBPyConnection, period: str, limit: int = 20) -> tuple[int, list[tuple]]:
-        """(rows breaking the check, the first `limit` of them)."""
+        """(rows breaking the check, the first `limit` of them). A check reading raw text as the ingest
+        does (the rq_* value macros) gets them on its connection first."""
+        if "rq_" in self.sql:
+            from checks.mappings import code_tables
+            from checks.values import install_macros
+            install_macros(conn, code_tables())
         rows = conn.execute(f"select * from ({self.sql}) limit {int(limit) + 1}", {"period": period}).fetchall()
         total = len(rows) if len(rows) <= limit else int(
             conn.execute(f"select count(*) from ({self.sql})", {"period": period}).fetchall()[0][0])
@@ -76,6 +88,7 @@ class Mart:
     prepare: str | None = None                  # warehouse/steps/<prepare>.py, run before the SQL
     history: str = "0"                          # months before the month it reads: a number or "file.toml key"
     count_by: tuple[str, ...] = ()              # columns whose row counts the Dagster asset shows
+    key: tuple[str, ...] = ()                   # columns a row of a month stands for ('x?': may be null)
 
     @property
     def history_months(self) -> int:
@@ -89,14 +102,27 @@ class Mart:
 
     @property
     def checks(self) -> tuple[MartCheck, ...]:
-        """The mart's checks: warehouse/sql/checks/<mart>.<check>.sql, each returning the rows that break it."""
-        found = []
+        """The mart's checks: its key's (`key_check`), then warehouse/sql/checks/<mart>.<check>.sql, each
+        returning the rows that break it."""
+        found = [self.key_check()] if self.key else []
         for path in sorted((SQL_DIR / "checks").glob(f"{self.name}.*.sql")):
             text = path.read_text(encoding="utf-8")
             doc = " ".join(m.group(1).strip() for line in text.splitlines()
                            if (m := HEADER_LINE.match(line.strip())))
             found.append(MartCheck(path.stem.split(".", 1)[1], doc, text))
         return tuple(found)
+
+    def key_check(self) -> MartCheck:
+        """Per month, no two rows with the same key and no null in a key column not marked `?`."""
+        columns = [c.rstrip("?") for c in self.key]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        nulls = " or ".join(f'"{c}" is null' for c, declared in zip(columns, self.key, strict=True)
+                            if not declared.endswith("?"))
+        sql = (f"select {listed}, count(*) as copies from marts.{self.name} where period = $period "
+               f"group by all having count(*) > 1{f' or {nulls}' if nulls else ''}")
+        return MartCheck("key_not_null_and_unique",
+                         f"One row per {', '.join(self.key)} and month; the rows returned are the keys "
+                         "doubled or null.", sql)
 
     def step(self) -> Prepare | None:
         if self.prepare is None:
@@ -130,6 +156,7 @@ def parse_header(name: str, text: str) -> Mart | None:
     prepare = None
     history = "0"
     count_by: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()
     description = ""
     for line in header:
         if (title := TITLE.match(line)) and title.group(1) == name:
@@ -142,17 +169,20 @@ def parse_header(name: str, text: str) -> Mart | None:
             count_by = tuple(c.strip() for c in counted.group(1).split(","))
         elif (back := HISTORY.match(line)) is not None:
             history = " ".join(back.group(1).split())
+        elif (keyed := KEY.match(line)) is not None:
+            key_columns = tuple(c.strip() for c in keyed.group(1).split(","))
         elif ":" in line and line.split(":", 1)[0] in ("partition", "inputs"):
             key, value = line.split(":", 1)
             fields[key] = value.strip()
-        elif description and not fields and not params and prepare is None and history == "0" and not count_by:
+        elif description and not fields and not params and prepare is None and history == "0" and not count_by \
+                and not key_columns:
             description += " " + line
     if "partition" not in fields:
         return None
     if fields["partition"] != "month":
         raise ValueError(f"warehouse/sql/{name}.sql: unknown partition {fields['partition']!r} (known: month)")
     inputs = tuple(i.strip() for i in fields.get("inputs", "").split(",") if i.strip())
-    return Mart(name, description, fields["partition"], inputs, params, prepare, history, count_by)
+    return Mart(name, description, fields["partition"], inputs, params, prepare, history, count_by, key_columns)
 
 
 @cache

@@ -1,6 +1,7 @@
 -- marts.error_findings: the 差错台账 — one row per confirmed review finding (复核差错 / 审核工作单) in force
 -- for the month, attributed to team, reader and segment and to the party responsible for it.
 -- partition: month
+-- key: finding_no
 -- inputs: core.review_findings, core.assignments, ops.deliveries, marts.meter_readings, marts.meters_due
 -- param types: errors.toml types
 -- param parties: errors.toml parties

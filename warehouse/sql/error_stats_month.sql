@@ -2,6 +2,7 @@
 -- type its 户数 and 电量, the totals, the three 差错率 (by customer, by meter, by energy) and per 万户,
 -- and the errors by responsible party, with the counts behind every rate.
 -- partition: month
+-- key: team
 -- inputs: marts.error_findings, marts.meters_due, ops.deliveries, quarantine.rows
 --
 -- Counted: the month's findings in scope (their customer is among the meters due; marts.error_findings),

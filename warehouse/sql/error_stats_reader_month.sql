@@ -1,6 +1,7 @@
 -- marts.error_stats_reader_month: the 差错统计表 per reader (抄表员) and month, as marts.error_stats_month
 -- per team: for each error type its 户数 and 电量, the totals, the three 差错率 and per 万户.
 -- partition: month
+-- key: team, reader, party
 -- inputs: marts.error_findings, marts.meters_due, marts.error_stats_month, ops.deliveries, quarantine.rows
 -- param parties: errors.toml parties
 --

@@ -2,6 +2,7 @@
 -- marts.error_stats_month per team: for each error type its 户数 and 电量, the totals, the three 差错率
 -- and per 万户, and the errors by responsible party.
 -- partition: month
+-- key: team, segment_no
 -- inputs: marts.error_findings, marts.meters_due, marts.error_stats_month, ops.deliveries, quarantine.rows
 --
 -- A segment's row counts every error on its customers (marts.error_findings: the segment of the

@@ -3,6 +3,7 @@
 -- same month last year, and why it is null. The four marts kpi_reader_month, kpi_segment_month,
 -- kpi_team_month and kpi_centre_month are its levels. Catalogue: config/kpis.toml; docs/kpis.md.
 -- partition: month
+-- key: level, team?, reader?, segment_no?
 -- history: 12
 -- inputs: marts.meters_due, marts.error_findings, marts.reading_context, core.field_anomalies, core.customers, ops.deliveries
 -- param actual_read_target: targets.toml actual_read_rate.target

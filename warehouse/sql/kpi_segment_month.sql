@@ -1,6 +1,7 @@
 -- marts.kpi_segment_month: every KPI of the product brief §4 per segment (抄表段) and month, with the counts behind
 -- each rate, its target, met, MoM / YoY change and null reason (the 'segment' level of marts.kpi_levels_month).
 -- partition: month
+-- key: team, segment_no
 -- inputs: marts.kpi_levels_month
 --
 -- How each KPI is counted: warehouse/sql/kpi_levels_month.sql and docs/kpis.md.

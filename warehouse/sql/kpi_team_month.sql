@@ -2,6 +2,7 @@
 -- the product brief §4 per team and month, with the counts behind every rate, its target, met, MoM / YoY
 -- change and null reason (the 'team' level of marts.kpi_levels_month).
 -- partition: month
+-- key: team
 -- inputs: marts.kpi_levels_month
 --
 -- How each KPI is counted: warehouse/sql/kpi_levels_month.sql and docs/kpis.md.

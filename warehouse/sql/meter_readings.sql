@@ -1,6 +1,7 @@
 -- marts.meter_readings: every in-force reading of the month, attributed to reader and team and
 -- enriched from the customer/meter master: the analysis model the plausibility rules read.
 -- partition: month
+-- key: meter_no, read_type?
 -- inputs: core.readings, core.assignments, core.customers, ops.deliveries, ops.skipped_rows
 -- count by: team_source, reader_source
 --

@@ -2,6 +2,7 @@
 -- exports list, those whose rows sit in quarantine included (status UNKNOWN), closed and suspended
 -- customers excluded. The base of every KPI mart.
 -- partition: month
+-- key: meter_key
 -- inputs: marts.meter_readings, quarantine.rows, raw.readings, core.assignments, core.customers, ops.deliveries
 -- param max_days_off: targets.toml on_time_rate.max_days_off
 -- param upload_max_days: targets.toml upload_timely.max_days

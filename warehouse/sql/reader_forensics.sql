@@ -2,6 +2,7 @@
 -- billing months ending with the month: terminal-digit heaping (0/5), last-digit uniformity, DIGIT_SLIP
 -- flags per reading, and how close the reader's readings sit to the expected use against their peers.
 -- partition: month
+-- key: team, reader
 -- inputs: marts.meter_readings, marts.reading_context, marts.reading_flags
 -- prepare: reader_forensics
 -- history: forensics.toml scope.window_months

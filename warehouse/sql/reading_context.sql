@@ -2,6 +2,7 @@
 -- period in days, use, expected use and its band, robust statistics, runs of zeros and estimates, the
 -- CUSUM change point of a sustained drop.
 -- partition: month
+-- key: mp_key
 -- inputs: marts.meter_readings
 -- prepare: reading_context
 -- history: rules.toml history.months

@@ -1,6 +1,7 @@
 -- marts.reading_flags: one row per plausibility rule that fired on a reading of the month, with its
 -- evidence, the reading's file and line, and the config version (rules: config/rules.toml, checks/rules/).
 -- partition: month
+-- key: delivery_id, sheet?, source_row, rule_id
 -- inputs: marts.meter_readings, marts.reading_context
 -- prepare: reading_flags
 -- count by: rule_id, severity

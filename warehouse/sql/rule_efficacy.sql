@@ -2,6 +2,7 @@
 -- month: flags per 1,000 reads, precision (flags on a reading a finding confirmed / flags) and recall
 -- (confirmed errors the rule flagged / confirmed errors), plus 'ALL' (any rule at warn or fail).
 -- partition: month
+-- key: rule_id
 -- inputs: marts.reading_flags, marts.meter_readings, core.review_findings, ops.deliveries
 -- prepare: rule_catalogue
 --

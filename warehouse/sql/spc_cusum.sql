@@ -1,6 +1,7 @@
 -- marts.spc_cusum: CUSUM change points of each team's and reader's error and flag rate over the months
 -- up to the month: a sustained rise (or fall) against the centre's rate, with the month it started.
 -- partition: month
+-- key: level, metric, team, reader?
 -- inputs: marts.kpi_team_month, marts.kpi_reader_month, marts.meter_readings, marts.reading_flags
 -- prepare: spc_cusum
 -- history: spc.toml cusum.months_before

@@ -1,5 +1,6 @@
 -- marts.spc_funnel: every team and reader of the month, rate against volume, with funnel-plot limits.
 -- partition: month
+-- key: level, metric, team, reader?
 -- inputs: marts.kpi_team_month, marts.kpi_reader_month, marts.meter_readings, marts.reading_flags
 -- prepare: spc_funnel
 -- count by: level, metric, signal

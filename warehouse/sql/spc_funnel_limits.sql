@@ -1,6 +1,7 @@
 -- marts.spc_funnel_limits: the funnel curves of the month (the limits of marts.spc_funnel tabulated
 -- over volume, from the smallest unit's volume to the largest), so the funnel plot only reads a table.
 -- partition: month
+-- key: level, metric, volume
 -- inputs: marts.kpi_team_month, marts.kpi_reader_month, marts.meter_readings, marts.reading_flags
 -- prepare: spc_funnel_limits
 --

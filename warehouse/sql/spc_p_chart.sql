@@ -1,5 +1,6 @@
 -- marts.spc_p_chart: each team's error and flag rate of the month against p-chart control limits.
 -- partition: month
+-- key: metric, team
 -- inputs: marts.kpi_team_month, marts.meter_readings, marts.reading_flags
 -- prepare: spc_p_chart
 -- count by: metric, signal

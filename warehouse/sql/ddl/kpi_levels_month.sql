@@ -1,7 +1,7 @@
 -- Every KPI per reader, segment, team and the centre (level); the four kpi_<level>_month
 -- marts are its levels. SQL: warehouse/sql/kpi_levels_month.sql; catalogue: config/kpis.toml.
 -- The four level marts are created below from this table's columns (less the keys another level
--- uses), so a new KPI is one column here. One row per unit and level: check one_row_per_unit.
+-- uses), so a new KPI is one column here. One row per unit and level: the key check (`-- key:`).
 create table if not exists marts.kpi_levels_month (
     period                                   varchar not null, -- YYYY-MM
     level                                    varchar not null, -- reader | segment | team | centre
