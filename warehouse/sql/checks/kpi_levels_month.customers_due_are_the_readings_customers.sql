@@ -3,6 +3,8 @@
 -- its own customer, as in marts.meters_due), less only customers the master gives a status (closed and
 -- suspended customers are not due). The rows returned are the customers left out without a master
 -- status, and the centre's customers_due when it differs from that count.
+-- (The quarantined lines are found as in meters_due.sql, written again on purpose: a check that
+-- called the code it checks would pass with it.)
 with quarantined_lines as (
     select distinct q.delivery_id, q.sheet, q.source_row
     from quarantine.rows q
