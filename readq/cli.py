@@ -119,7 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     console.print(f"demo built in {time.perf_counter() - started:.0f} s")
     if code != 0 or args.no_serve:
         return code
-    return _serve(h, args.port)
+    return _serve(h, args.port, args.host)
 
 
 def _build(h: Home) -> int:
@@ -365,21 +365,33 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serve(h: Home, port: int) -> int:
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_command(port: int, host: str) -> list[str]:
+    """The Streamlit command of `readq serve`: bound to `host` only (Streamlit alone would listen on
+    every interface)."""
     app = REPO_ROOT / "dashboards" / "app.py"
+    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless=true",
+            f"--server.address={host}", f"--server.port={port}", "--browser.gatherUsageStats=false"]
+
+
+def _serve(h: Home, port: int, host: str) -> int:
     env = {**os.environ, "READQ_HOME": str(h.root)}
-    url = f"http://localhost:{port}"
-    console.print(f"[bold green]dashboard: {url}[/]  (Ctrl+C to stop)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless=true",
-           f"--server.port={port}", "--browser.gatherUsageStats=false"]
+    shown = "localhost" if host in LOOPBACK else host
+    console.print(Text(f"dashboard: http://{shown}:{port}  (Ctrl+C to stop)", style="bold green"))
+    if host not in LOOPBACK:
+        console.print(Text(f"warning: listening on {host}: anyone who can reach this machine on port {port} "
+                           "sees the dashboards; put it behind the reverse proxy that authenticates users",
+                           style="yellow"), soft_wrap=True)
     try:
-        return subprocess.call(cmd, env=env)
+        return subprocess.call(serve_command(port, host), env=env)
     except KeyboardInterrupt:
         return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return _serve(home(), args.port)
+    return _serve(home(), args.port, args.host)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -412,6 +424,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--end-month", default=None, help="last billing month, YYYY-MM (default from demo.toml)")
     demo.add_argument("--no-serve", action="store_true", help="stop after the build")
     demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument("--host", default="127.0.0.1",
+                      help="address the dashboards listen on (default 127.0.0.1: this machine only)")
     demo.set_defaults(func=cmd_demo)
     b = sub.add_parser("build", help="ingest every month waiting in the landing folder and publish")
     b.set_defaults(func=cmd_build)
@@ -448,6 +462,9 @@ def parser() -> argparse.ArgumentParser:
     qy.set_defaults(func=cmd_query)
     s = sub.add_parser("serve", help="start the dashboards on the published snapshot")
     s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address the dashboards listen on (default 127.0.0.1: this machine only; "
+                        "0.0.0.0 for every interface)")
     s.set_defaults(func=cmd_serve)
     u = sub.add_parser("ui", help="start Dagster's UI (dg dev) on this project and data folder")
     u.add_argument("--port", type=int, default=3000)
