@@ -52,6 +52,7 @@ PREPARE = re.compile(r"^prepare:\s*(\w+)$")
 COUNT_BY = re.compile(r"^count by:\s*(\w+(?:\s*,\s*\w+)*)$")
 HISTORY = re.compile(r"^history:\s*(\d+|[\w/.-]+\.toml\s+[\w.]+)$")
 KEY = re.compile(r"^key:\s*(\w+\??(?:\s*,\s*\w+\??)*)$")
+MACRO_CALL = re.compile(r"\brq_\w+\(")        # a call of the ingest's value macros (checks/values.py)
 Prepare = Callable[[duckdb.DuckDBPyConnection, dict[str, object]], dict[str, object]]
 
 
@@ -66,7 +67,7 @@ class MartCheck:
     def violations(self, conn: duckdb.DuckDBPyConnection, period: str, limit: int = 20) -> tuple[int, list[tuple]]:
         """(rows breaking the check, the first `limit` of them). A check reading raw text as the ingest
         does (the rq_* value macros) gets them on its connection first."""
-        if "rq_" in self.sql:
+        if MACRO_CALL.search(self.sql):
             from checks.mappings import code_tables
             from checks.values import install_macros
             install_macros(conn, code_tables())
