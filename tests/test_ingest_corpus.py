@@ -197,6 +197,16 @@ def test_same_file_twice_is_a_no_op(con: duckdb.DuckDBPyConnection) -> None:
     assert con.execute("select count(*) from raw.readings").fetchall() == [(3,)]
 
 
+def test_the_same_file_for_another_month_says_where_it_already_is(con: duckdb.DuckDBPyConnection) -> None:
+    """A file loaded for 2024-03 given again with --period 2024-04: the same bytes cannot be two months'
+    export, and the user is told which month holds them instead of seeming to load it."""
+    ingest(con, "01_gbk_抄表明细_2024-03_城东.csv")
+    [again] = ingest(con, "01_gbk_抄表明细_2024-03_城东.csv", period="2024-04")
+    assert again.status == "duplicate" and again.period == "2024-03"
+    assert "for 2024-03, so it is not also loaded as 2024-04" in again.message
+    assert con.execute("select distinct period from core.readings").fetchall() == [("2024-03",)]
+
+
 def test_corrected_redelivery_supersedes_and_keeps_history(con: duckdb.DuckDBPyConnection) -> None:
     [first] = ingest(con, "10a_original_抄表明细_2024-03_城南.csv")
     [second] = ingest(con, "10b_corrected_抄表明细_2024-03_城南.csv")

@@ -348,6 +348,10 @@ def ingest_path(conn: duckdb.DuckDBPyConnection, path: Path, *, kind: str | None
                                "where delivery_id = ?", [delivery_id]).fetchall()[0]
             res.kind, res.period, res.rows_read, res.rows_loaded, res.rows_quarantined = old
             res.status, res.message = "duplicate", f"already delivered as {delivery_id} ({status}); nothing changed"
+            if period is not None and res.period is not None and period != res.period:
+                # the same bytes cannot be two months' export: say where they are rather than seem to load
+                res.message = (f"already delivered as {delivery_id} ({status}) for {res.period}, so it is not "
+                               f"also loaded as {period}; nothing changed")
             results.append(res)
             continue
         try:
