@@ -17,8 +17,8 @@ from readq.config import load_toml
 from warehouse.connection import connect
 from warehouse.marts import mart, marts, replace_month
 
-KPI_MARTS = {"meter_readings", "meters_due", "error_findings", "kpi_levels_month", "kpi_reader_month",
-             "kpi_segment_month", "kpi_team_month", "kpi_centre_month"}
+KPI_MARTS = {"meter_readings", "meters_due", "error_findings", "workflow_reports", "kpi_levels_month",
+             "kpi_reader_month", "kpi_segment_month", "kpi_team_month", "kpi_centre_month"}
 READINGS = ["period", "team", "segment_no", "plan_day", "reader", "customer_no", "meter_no", "read_type",
             "last_read", "this_read", "kwh", "read_status", "read_mode", "read_date", "upload_time"]
 

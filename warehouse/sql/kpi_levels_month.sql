@@ -5,7 +5,7 @@
 -- partition: month
 -- key: level, team?, reader?, segment_no?
 -- history: 12
--- inputs: marts.meters_due, marts.error_findings, marts.reading_context, core.field_anomalies, core.customers, ops.deliveries
+-- inputs: marts.meters_due, marts.error_findings, marts.reading_context, marts.workflow_reports, core.customers, ops.deliveries
 -- param actual_read_target: targets.toml actual_read_rate.target
 -- param missed_target: targets.toml missed_rate.target
 -- param estimated_target: targets.toml estimated_rate.target
@@ -13,12 +13,7 @@
 -- param error_target_remote: targets.toml error_rate.target_remote
 -- param on_time_target: targets.toml on_time_rate.target
 -- param report_target: targets.toml anomaly_report_rate.target
--- param immediate_types: targets.toml anomaly_report_rate.immediate_types
--- param immediate_hours: targets.toml anomaly_report_rate.immediate_hours
 -- param defect_target: targets.toml defect_closure_rate.target
--- param defect_types: targets.toml defect_closure_rate.defect_types
--- param defect_days_lv: targets.toml defect_closure_rate.working_days_lv
--- param defect_days_hv: targets.toml defect_closure_rate.working_days_hv
 -- param review_target: targets.toml new_change_review_rate.target
 -- param review_statuses: targets.toml new_change_review_rate.statuses
 -- param zero_cycles: targets.toml zero_check_rate.cycles
@@ -37,7 +32,8 @@
 -- when any meter sits in quarantine. On time (抄表及时率): read, and every meter within the 例日 limit.
 -- Errors: marts.error_findings in scope, attributed and counted as marts.error_stats_month counts them
 -- (a reader's row: the findings whose responsible party is the reader only). Field anomaly reports
--- (core.field_anomalies) go to the report's own team / reporter / segment, else to the customer's.
+-- (marts.workflow_reports, which times them) go to the report's own team / reporter / segment, else to
+-- the customer's.
 -- MoM / YoY: the same KPI of the same level and key in the previous month / the same month last year,
 -- computed here from those months' inputs (history: 12), as a difference of rates.
 -- A KPI is null, with <kpi>_null_reason, when its input never arrived for the month (NO_FINDINGS,
@@ -141,55 +137,16 @@ error_meter_facts as (
     join due d on d.period = f.period and d.customer_no = f.customer_no
               and (not f.meter_due or d.meter_no = f.meter_no)
 ),
-anomalies as (
-    select a.*
-    from core.field_anomalies a
-    join ops.deliveries d using (delivery_id)
-    semi join months m on m.period = a.period
-    qualify row_number() over (partition by a.period, a.report_no order by d.seq desc, a.source_row) = 1
-),
-cutoff as (
-    -- the export's cut-off: its latest time; a defect still open then and not yet late is pending
-    select period, max(greatest(found_at, reported_at, handed_over_at, closed_at)) as at
-    from anomalies
-    group by period
-),
-anomaly_rows as (
-    select a.period,
-           coalesce(a.team, c.home.team, $unattributed)                                    as team,
-           coalesce(a.reporter, c.home.reader, $unattributed)                              as reader,
-           coalesce(a.segment_no, c.home.segment_no, $unattributed)                        as segment_no,
-           a.anomaly_type,
-           case when list_contains($immediate_types, a.anomaly_type)
-                then a.reported_at <= a.found_at + to_hours($immediate_hours::integer)
-                else a.reported_at::date <= a.found_at::date end                           as reported_in_time,
-           list_contains($defect_types, a.anomaly_type)                                    as is_defect,
-           case when coalesce(a.customer_class, c.home.customer_class) = 'HV'
-                then $defect_days_hv else $defect_days_lv end                              as days_allowed,
-           coalesce(a.reported_at, a.found_at)::date                                       as reported_on,
-           a.closed_at::date                                                               as closed_on,
-           k.at::date                                                                      as cutoff_on
-    from anomalies a
-    left join customers c on c.period = a.period and c.customer_key = a.customer_no
-    left join cutoff k on k.period = a.period
-),
-anomaly_days as (
-    select *,
-           -- working days (Mon–Fri) after the report up to the closure, and up to the cut-off
-           len(list_filter(generate_series(reported_on + 1, coalesce(closed_on, reported_on), interval 1 day),
-                           lambda x: isodow(x) < 6))                                       as days_to_close,
-           len(list_filter(generate_series(reported_on + 1, coalesce(cutoff_on, reported_on), interval 1 day),
-                           lambda x: isodow(x) < 6))                                       as days_to_cutoff
-    from anomaly_rows
-),
 anomaly_facts as (
+    -- the month's 异常报告单 as marts.workflow_reports times and attributes them
     select period, team, reader, segment_no, 'anomaly' as fact,
            1                                                                               as reports,
-           coalesce(reported_in_time, false)::integer                                      as reports_in_time,
-           (is_defect and (closed_on is not null or days_to_cutoff > days_allowed))::integer as defects_due,
-           (is_defect and closed_on is not null and days_to_close <= days_allowed)::integer as defects_closed_in_time,
-           (is_defect and closed_on is null and days_to_cutoff <= days_allowed)::integer  as defects_pending
-    from anomaly_days
+           reported_in_time::integer                                                       as reports_in_time,
+           (closure_state in ('CLOSED_IN_TIME', 'CLOSED_LATE', 'OPEN_OVERDUE'))::integer   as defects_due,
+           (closure_state = 'CLOSED_IN_TIME')::integer                                     as defects_closed_in_time,
+           (closure_state = 'OPEN_PENDING')::integer                                       as defects_pending
+    from marts.workflow_reports
+    semi join months using (period)
 ),
 new_changed as (
     select distinct c.period, c.customer_no, c.segment_no
