@@ -4,6 +4,7 @@
     -- partition: month                                         (rebuilt one billing month at a time)
     -- inputs: core.readings, core.assignments, ops.deliveries  (the tables it reads: its asset's deps)
     -- param error_target_manual: targets.toml error_rate.target_manual   (a config value, as $name)
+    -- param scoring_hash: assessment.toml @sha256                     (12 hex of that file's sha256)
     -- prepare: reading_context                                  (optional: a Python step, see below)
     -- history: rules.toml history.months                         (optional: months before it also read)
     -- key: team, reader?                                          (the columns one row of a month stands for;
@@ -31,8 +32,10 @@ committed, then the build failed or was killed) is found and rebuilt (`stale_mon
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import re
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,13 +44,15 @@ from functools import cache
 import duckdb
 
 from checks.periods import shift_month
-from readq.config import config_version, load_toml
+from readq.config import config_dir, config_version, load_toml
 from warehouse.schema import latest_change, next_seq
 from warehouse.sql import SQL_DIR, load_sql
 
 HEADER_LINE = re.compile(r"^--\s?(.*)$")
 TITLE = re.compile(r"^marts\.(\w+):\s*(.+)$")
-PARAM = re.compile(r"^param (\w+):\s*([\w/.-]+\.toml)\s+([\w.]+)$")
+PARAM = re.compile(r"^param (\w+):\s*([\w/.-]+\.toml)\s+([\w.]+|@sha256)$")
+INSERT = re.compile(r"^\s*insert into marts\.(\w+) by name\s*$", re.MULTILINE)
+FILE_HASH = "@sha256"                          # `param x: file.toml @sha256`: 12 hex of the file's sha256
 PREPARE = re.compile(r"^prepare:\s*(\w+)$")
 COUNT_BY = re.compile(r"^count by:\s*(\w+(?:\s*,\s*\w+)*)$")
 HISTORY = re.compile(r"^history:\s*(\d+|[\w/.-]+\.toml\s+[\w.]+)$")
@@ -134,11 +139,28 @@ class Mart:
     def sql(self) -> str:
         return load_sql(self.name)
 
-    def values(self, period: str) -> dict[str, object]:
-        """The SQL's parameters for one month: $period, $config_version and the declared config values."""
+    @property
+    def select_sql(self) -> str:
+        """The SQL without its leading `insert into marts.<name> by name`: the rows it would write, to
+        read (e.g. a ledger under another scoring version, `readq assess --compare`)."""
+        text = self.sql
+        found = INSERT.search(text)
+        if found is None or found.group(1) != self.name:
+            raise ValueError(f"warehouse/sql/{self.name}.sql: no `insert into marts.{self.name} by name` line")
+        return text[:found.start()] + text[found.end():]
+
+    def values(self, period: str, sources: dict[str, str] | None = None) -> dict[str, object]:
+        """The SQL's parameters for one month: $period, $config_version and the declared config values.
+        `sources` replaces config files by their text ({"assessment.toml": text}): the values another
+        version of a file would give (its $config_version stays the one in force)."""
         out: dict[str, object] = {"period": period, "config_version": config_version()}
         for name, (file, dotted) in self.params.items():
-            value: object = load_toml(file)
+            text = (sources or {}).get(file)
+            if dotted == FILE_HASH:
+                raw = text.encode() if text is not None else (config_dir() / file).read_bytes()
+                out[name] = hashlib.sha256(raw).hexdigest()[:12]
+                continue
+            value: object = tomllib.loads(text) if text is not None else load_toml(file)
             for part in dotted.split("."):
                 value = value[part]  # type: ignore[index]
             out[name] = value

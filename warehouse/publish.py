@@ -26,13 +26,22 @@ PUBLISHED = {
 }
 # Columns that never leave the warehouse (personal data as delivered; views get the masked form).
 WITHHELD = {"quarantine.rows": ("raw_value",)}
-# The delivered rows behind every flag (drill-down to the source line), personal columns masked:
-# only those rows leave the warehouse, not all of raw.
-FLAGGED_SOURCE_ROWS = """
+# The delivered rows behind every flag and every assessment ledger row (drill-down to the source line),
+# per input kind, personal columns masked: only those rows leave the warehouse, not all of raw.
+_LEDGER_ROWS = """
+    semi join marts.assessment_ledger l
+      on l.delivery_id = r.delivery_id and l.source_row = r.source_row and l.sheet is not distinct from r.sheet
+"""
+SOURCE_ROWS = {
+    "readings": """
     select r.* from raw.readings r
     semi join marts.reading_flags f
       on f.delivery_id = r.delivery_id and f.source_row = r.source_row and f.sheet is not distinct from r.sheet
-"""
+    union
+    select r.* from raw.readings r""" + _LEDGER_ROWS,
+    "review_findings": "select r.* from raw.review_findings r" + _LEDGER_ROWS,
+    "field_anomalies": "select r.* from raw.field_anomalies r" + _LEDGER_ROWS,
+}
 
 
 @dataclass
@@ -42,18 +51,22 @@ class PublishResult:
     size_bytes: int
 
 
-def _publish_source_rows(conn: duckdb.DuckDBPyConnection) -> int:
-    """raw.readings rows behind a flag into the snapshot (attached as `snapshot`), personal data masked."""
-    rows = conn.sql(FLAGGED_SOURCE_ROWS).pl()
-    masked = rows.with_columns(mask_column("readings", c, pl.col(c)).alias(c)
-                               for c in personal_columns("readings") if c in rows.columns)
+def _publish_source_rows(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The raw rows behind a flag or a ledger row into the snapshot (attached as `snapshot`), personal data
+    masked; rows per raw table."""
     conn.execute("create schema if not exists snapshot.raw")
-    conn.register("masked_source_rows", masked)
-    try:
-        conn.execute("create table snapshot.raw.readings as select * from masked_source_rows")
-    finally:
-        conn.unregister("masked_source_rows")
-    return masked.height
+    counts = {}
+    for kind, sql in SOURCE_ROWS.items():
+        rows = conn.sql(sql).pl()
+        masked = rows.with_columns(mask_column(kind, c, pl.col(c)).alias(c)
+                                   for c in personal_columns(kind) if c in rows.columns)
+        conn.register("masked_source_rows", masked)
+        try:
+            conn.execute(f"create table snapshot.raw.{kind} as select * from masked_source_rows")
+        finally:
+            conn.unregister("masked_source_rows")
+        counts[f"raw.{kind}"] = masked.height
+    return counts
 
 
 def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
@@ -80,7 +93,7 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
                 conn.execute(f"create table snapshot.{schema}.{name} as select {columns} from {schema}.{name}")
                 tables[f"{schema}.{name}"] = conn.execute(
                     f"select count(*) from snapshot.{schema}.{name}").fetchall()[0][0]
-        tables["raw.readings"] = _publish_source_rows(conn)
+        tables.update(_publish_source_rows(conn))
     finally:
         conn.execute("detach snapshot")
     os.replace(staging, target)
