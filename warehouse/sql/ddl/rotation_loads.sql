@@ -2,7 +2,7 @@
 create table if not exists marts.rotation_loads (
     period                  varchar not null,
     team                    varchar not null,
-    pair                    varchar not null,    -- 'reader/partner'
+    pair                    varchar not null,    -- the pair's two names, sorted, joined with '/'
     reader                  varchar,
     partner                 varchar,
     segments_before         bigint,
