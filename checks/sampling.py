@@ -81,6 +81,8 @@ def sample_size(p: Any, half_width: Any, confidence: float, population: Any) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         n = np.where(big_n > 0, n0 / (1 + (n0 - 1) / np.where(big_n > 0, big_n, 1)), 0.0)
     # rounded up; the 1e-9 keeps a float just above a whole number (108.0000000001) from asking one more
+    # (n0 = 0 with N = 1 is 0/0: nothing to estimate, nothing asked)
+    n = np.where(np.isfinite(n), n, 0.0)
     out = np.minimum(np.ceil(np.maximum(n, 0.0) - 1e-9), big_n).astype(np.int64)
     return int(out) if scalar else out
 

@@ -40,6 +40,10 @@ PAGES: list[PageSpec] = [
     PageSpec("anomalies.py", "page_anomalies", ":material/troubleshoot:", "anomalies",
              section_key="nav_section_analysis"),
     PageSpec("readers.py", "page_readers", ":material/badge:", "readers", section_key="nav_section_analysis"),
+    PageSpec("assessment.py", "page_assessment", ":material/military_tech:", "assessment",
+             section_key="nav_section_analysis"),
+    PageSpec("workflows.py", "page_workflows", ":material/schedule:", "workflows",
+             section_key="nav_section_analysis"),
     PageSpec("quality.py", "page_quality", ":material/fact_check:", "quality", section_key="nav_section_data"),
     PageSpec("query.py", "page_query", ":material/manage_search:", "query", section_key="nav_section_data"),
 ]

@@ -319,3 +319,215 @@ def mapping_labels() -> MappingLabels:
         {m.kind: (m.label_zh, m.label_en) for m in mappings},
         {(m.kind, name): spec.header_zh for m in mappings for name, spec in m.columns.items()},
     )
+
+
+# --- Assessment page: scores, ranking, ledger, version comparison --------------------------------------
+
+ASSESSMENT_TABLES = ("marts.assessment_ledger", "marts.assessment_reader_month", "marts.assessment_team_month")
+ASSESSMENT_TEAMS_SQL = "select * from marts.assessment_team_month order by period, rank nulls last, team"
+ASSESSMENT_READERS_SQL = """
+select * from marts.assessment_reader_month where period = ? order by team, rank_in_team nulls last, reader
+"""
+ASSESSMENT_LEDGER_SQL = """
+select * exclude (evidence), evidence::varchar as evidence
+from marts.assessment_ledger where period = ? and team = ?
+order by level, reader, points, item, evidence_id
+"""
+
+
+def assessment_teams(snap: Snapshot) -> pl.DataFrame:
+    """Every team's score and rank of every month (teams × months: small)."""
+    return query(snap, ASSESSMENT_TEAMS_SQL)
+
+
+def assessment_month(snap: Snapshot, month: str, team: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every reader's score of the month, the ledger rows of one team)."""
+    readers, ledger = query_many(snap, ((ASSESSMENT_READERS_SQL, (month,)), (ASSESSMENT_LEDGER_SQL, (month, team))))
+    return readers, ledger
+
+
+RAW_SOURCE_SQL = "select * from raw.{kind} where delivery_id = ? and source_row = ? and sheet is not distinct from ?"
+
+
+def raw_source_row(snap: Snapshot, kind: str, delivery_id: str, source_row: int, sheet: str | None) -> pl.DataFrame:
+    """The delivered row (every value as text, personal columns masked at publish) behind a ledger row;
+    `kind` is an input kind (checks.mappings.KINDS), never user text."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown input kind {kind!r}")
+    return query(snap, RAW_SOURCE_SQL.format(kind=kind), (delivery_id, int(source_row), sheet))
+
+
+SCORING_VERSIONS_SQL = """
+select config_version, files ->> 'assessment.toml' as text
+from ops.config_versions where files ->> 'assessment.toml' is not null
+order by recorded_at desc
+"""
+
+
+def scoring_versions(snap: Snapshot) -> list[tuple[str, str]]:
+    """(config version, assessment.toml text) of every recorded version, newest first, one per text."""
+    seen: set[str] = set()
+    out = []
+    for version, text in query(snap, SCORING_VERSIONS_SQL).iter_rows():
+        if text not in seen:
+            seen.add(text)
+            out.append((version, text))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _compare(snap: Snapshot, month: str, old: tuple[str, str],
+             new: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from warehouse.assessment import Scoring, compare
+
+    con = duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
+    try:
+        return compare(con, month, Scoring(*old), Scoring(*new))
+    finally:
+        con.close()
+
+
+def assessment_compare(snap: Snapshot, month: str, old: tuple[str, str],
+                       new: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Reader and team scores of the month under two scorings ((ref, assessment.toml text) each)."""
+    try:
+        return _compare(snap, month, old, new)
+    except duckdb.Error as exc:
+        raise SnapshotError("snapshot_unreadable", str(exc)) from exc
+
+
+# --- Workflows page: anomaly reports and segment rounds -------------------------------------------------
+
+WORKFLOW_TABLES = ("marts.workflow_reports", "marts.workflow_segments")
+WORKFLOW_REPORTS_SQL = "select * from marts.workflow_reports where period = ? order by found_at, report_no"
+WORKFLOW_SEGMENTS_SQL = "select * from marts.workflow_segments where period = ? order by team, segment_no, reader"
+WORKFLOW_MONTHS_SQL = """
+select period from marts.workflow_reports union select period from marts.workflow_segments order by 1
+"""
+
+
+def workflow_months(snap: Snapshot) -> list[str]:
+    return query(snap, WORKFLOW_MONTHS_SQL)["period"].to_list()
+
+
+def workflows(snap: Snapshot, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the month's anomaly reports with their deadlines, its segment rounds)."""
+    reports, segments = query_many(snap, ((WORKFLOW_REPORTS_SQL, (month,)), (WORKFLOW_SEGMENTS_SQL, (month,))))
+    return reports, segments
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def assessment_workbooks(snap: Snapshot, month: str) -> tuple[bytes, bytes]:
+    """(经济责任制考核记录, team ranking) of the month as XLSX bytes, reader names masked (readq assess's
+    workbooks)."""
+    import tempfile
+
+    from readq.assessment import ledger_frame, reader_scores, team_ranking, write_ranking, write_records
+
+    con = duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
+    try:
+        ledger, scores, teams = ledger_frame(con, month), reader_scores(con, month), team_ranking(con, month)
+    finally:
+        con.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        records, ranking = Path(tmp) / "records.xlsx", Path(tmp) / "ranking.xlsx"
+        write_records(records, month, ledger, scores, masked=True)
+        write_ranking(ranking, month, teams)
+        return records.read_bytes(), ranking.read_bytes()
+
+
+# --- Readers & segments page: rotation, recheck, a reader's profile ---------------------------------------
+
+ROTATION_TABLES = ("marts.rotation_segments", "marts.rotation_plan", "marts.rotation_loads")
+RECHECK_TABLES = ("marts.recheck_readers", "marts.recheck_sample")
+PAGE_MONTHS_SQL = "select distinct period from {table}"
+
+
+def months_of(snap: Snapshot, tables: set[str], names: tuple[str, ...]) -> list[str]:
+    """The months any of `names` (those the snapshot has) holds; names are fixed table names."""
+    present = [n for n in names if n in tables]
+    if not present:
+        return []
+    sql = " union ".join(PAGE_MONTHS_SQL.format(table=n) for n in present)
+    return query(snap, sql)["period"].to_list()
+
+
+ROTATION_SEGMENTS_SQL = "select * from marts.rotation_segments where period = ? order by team, segment_no"
+ROTATION_PLAN_SQL = "select * from marts.rotation_plan where period = ? order by kind, team, segment_no"
+ROTATION_LOADS_SQL = "select * from marts.rotation_loads where period = ? order by team, pair"
+SEGMENT_HISTORY_SQL = """
+select period, team, reader, partner, tenure_months, status from marts.rotation_segments
+where segment_no = ? order by period
+"""
+
+
+def rotation(snap: Snapshot, month: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(the month's segments with tenure and status, next month's plan, the pairs' loads)."""
+    segments, plan, loads = query_many(snap, ((ROTATION_SEGMENTS_SQL, (month,)), (ROTATION_PLAN_SQL, (month,)),
+                                              (ROTATION_LOADS_SQL, (month,))))
+    return segments, plan, loads
+
+
+def segment_history(snap: Snapshot, segment: str) -> pl.DataFrame:
+    """One segment's holder and tenure in every month."""
+    return query(snap, SEGMENT_HISTORY_SQL, (segment,))
+
+
+RECHECK_READERS_SQL = "select * from marts.recheck_readers where period = ? order by team, reader"
+RECHECK_SAMPLE_SQL = "select * from marts.recheck_sample where period = ? order by team, reader, draw_rank"
+
+
+def recheck(snap: Snapshot, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(each reader's recheck size, the drawn list) of the month."""
+    readers, sample = query_many(snap, ((RECHECK_READERS_SQL, (month,)), (RECHECK_SAMPLE_SQL, (month,))))
+    return readers, sample
+
+
+PROFILE_SQL = {
+    "kpi": ("marts.kpi_reader_month", "select actual_read_rate, error_rate, on_time_rate, customers_due, "
+            "customers_read, customers_with_error from marts.kpi_reader_month where period = ? and team = ? "
+            "and reader = ?"),
+    "flags": ("marts.reading_flags", "select rule_id, severity, count(*) as flags from marts.reading_flags "
+              "where period = ? and team = ? and reader = ? group by all order by flags desc, rule_id"),
+    "score": ("marts.assessment_reader_month", "select score, rank_in_team, rank_in_centre, deductions, bonus, "
+              "vetoed from marts.assessment_reader_month where period = ? and team = ? and reader = ?"),
+}
+
+
+def reader_profile(snap: Snapshot, month: str, team: str, reader: str,
+                   tables: set[str]) -> dict[str, pl.DataFrame | None]:
+    """A reader's month across the marts: KPIs, flags by rule, assessment score (None: the snapshot lacks
+    that mart)."""
+    wanted = [(name, sql) for name, (table, sql) in PROFILE_SQL.items() if table in tables]
+    found = query_many(snap, tuple((sql, (month, team, reader)) for _, sql in wanted)) if wanted else []
+    out: dict[str, pl.DataFrame | None] = dict.fromkeys(PROFILE_SQL)
+    out.update({name: frame for (name, _), frame in zip(wanted, found, strict=True)})
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def list_workbooks(snap: Snapshot, month: str) -> tuple[bytes | None, bytes | None]:
+    """(复核清单, 轮换计划) of the month as XLSX bytes, reader names masked (readq recheck / rotation's
+    workbooks); None where the month has no rows."""
+    import tempfile
+
+    from readq.lists import write_recheck, write_rotation
+
+    con = duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
+    try:
+        sample = con.sql(RECHECK_SAMPLE_SQL, params=[month]).pl()
+        segments = con.sql(ROTATION_SEGMENTS_SQL, params=[month]).pl()
+        plan = con.sql(ROTATION_PLAN_SQL, params=[month]).pl()
+        loads = con.sql(ROTATION_LOADS_SQL, params=[month]).pl()
+    finally:
+        con.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        recheck_path, rotation_path = Path(tmp) / "recheck.xlsx", Path(tmp) / "rotation.xlsx"
+        recheck_bytes = rotation_bytes = None
+        if sample.height:
+            write_recheck(recheck_path, month, sample, masked=True)
+            recheck_bytes = recheck_path.read_bytes()
+        if segments.height:
+            write_rotation(rotation_path, month, plan, segments, loads, masked=True)
+            rotation_bytes = rotation_path.read_bytes()
+        return recheck_bytes, rotation_bytes

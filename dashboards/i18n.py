@@ -181,7 +181,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "nav_section_analysis": "异常分析",
         "list_sep": "、",
         "page_anomalies": "异常标记",
-        "page_readers": "抄表员核查",
+        "page_readers": "抄表员与抄表段",
         "rule_REG_DECREASE": "示数倒走",
         "rule_ROLLOVER": "示数翻转（满量程）",
         "rule_FALSE_ROLLOVER": "误判翻转",
@@ -305,7 +305,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "col_raw_value": "交付值（已脱敏）",
         "col_value_in_mart": "入库值",
         "raw_extras": "未映射的列（不显示取值：无法确定是否含个人信息）：{columns}",
-        "readers_title": "抄表员核查：数字特征与编造迹象",
+        "readers_title": "抄表员与抄表段：数字特征、轮换与复核",
         "no_forensics_table": (
             "快照中没有抄表员核查表 marts.reader_forensics（可能是旧版本快照）。请运行 `readq build` 后刷新。"
         ),
@@ -539,7 +539,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "nav_section_analysis": "Analysis",
         "list_sep": ", ",
         "page_anomalies": "Anomaly flags",
-        "page_readers": "Reader forensics",
+        "page_readers": "Readers & segments",
         "rule_REG_DECREASE": "register decreased",
         "rule_ROLLOVER": "register roll-over",
         "rule_FALSE_ROLLOVER": "false roll-over",
@@ -676,7 +676,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "col_raw_value": "Delivered value (masked)",
         "col_value_in_mart": "Value in the warehouse",
         "raw_extras": "Unmapped columns (values not shown: they may hold personal data): {columns}",
-        "readers_title": "Reader forensics: digits and fabrication signatures",
+        "readers_title": "Readers & segments: digits, rotation and recheck",
         "no_forensics_table": (
             "The snapshot has no reader forensics table marts.reader_forensics (it may be an older snapshot). "
             "Run `readq build` and reload."

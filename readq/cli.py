@@ -6,6 +6,8 @@
     readq ui                  open Dagster's own UI on this project
     readq ingest PATH...      load files now; readq quarantine lists rows that did not load
     readq query "SQL"         one read-only SELECT on the published snapshot (docs/query.md)
+    readq errors / assess     the month's 差错统计表 / 考核 (ranking, 考核记录, version comparison) as XLSX
+    readq recheck / rotation  next month's recheck list per team / suggested rotation plan as XLSX
 
 Exit status (README "Exit codes"): 0 every file loaded or was a duplicate; 1 an internal error, or the
 marts/snapshot could not be refreshed; 2 at least one file rejected; 3 the data folder or warehouse
@@ -472,6 +474,12 @@ def parser() -> argparse.ArgumentParser:
     from readq.errors import add_parser as add_errors_parser  # readq errors: the 差错统计表 (readq/errors.py)
 
     add_errors_parser(sub)
+    from readq.assessment import add_parser as add_assess_parser  # readq assess: 考核 (readq/assessment.py)
+
+    add_assess_parser(sub)
+    from readq.lists import add_parsers as add_list_parsers  # readq recheck / rotation (readq/lists.py)
+
+    add_list_parsers(sub)
     return p
 
 

@@ -89,7 +89,7 @@ def charts(at: AppTest) -> dict[str, dict]:
 
 def test_reader_table_in_chinese(snapshot):
     at = run_page()
-    assert at.title[0].value == "抄表员核查：数字特征与编造迹象"
+    assert at.title[0].value == "抄表员与抄表段：数字特征、轮换与复核"
     table = at.dataframe[0].value
     assert list(table["抄表员"][:1]) == ["张伟"]  # flagged first
     rows = table.set_index("抄表员")
@@ -144,7 +144,7 @@ def test_crafted_reader_param_gives_an_empty_state(snapshot, bad):
 
 def test_english(snapshot):
     at = run_page(lang="en", reader=f"张伟 · {ONE}")
-    assert at.title[0].value == "Reader forensics: digits and fabrication signatures"
+    assert at.title[0].value == "Readers & segments: digits, rotation and recheck"
     rows = at.dataframe[0].value.set_index("Reader")
     assert rows.loc["张伟", "Reasons"] == "terminal-digit heaping, readings too close to expected"
     assert rows.loc["陈杰", "Signature"] == "too few"

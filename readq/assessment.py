@@ -1,0 +1,233 @@
+"""`readq assess`: the month's assessment (考核) — the team ranking on the terminal, the
+经济责任制考核记录 (every reader's score and every ledger row behind it) and the team ranking as XLSX —
+and two scoring versions side by side.
+
+    readq assess --period 2026-09 [--reader NAME] [--out DIR] [--unmasked]
+    readq assess --period 2026-09 --compare OLD NEW      (OLD, NEW: current | a config version | a .toml)
+
+Reads marts.assessment_* from the published snapshot (the pipeline's own file when nothing was
+published yet). Reader names are masked by default, as in every export (config/readq.toml [privacy]).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from readq.config import home, load_toml
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+console = Console()
+UNITS = {"customer": ("户", "customer"), "finding": ("次", "time"), "segment": ("段次", "round"),
+         "half_day": ("半天", "half day"), "case": ("件", "case"), "step": ("档", "step"), "score": ("分", "point")}
+
+
+def item_label(item: str, lang: str = "zh") -> str:
+    labels = load_toml("assessment.toml")["labels"]
+    return str(labels.get(item, {}).get(lang, item))
+
+
+def ledger_frame(conn: duckdb.DuckDBPyConnection, period: str, reader: str | None = None) -> pl.DataFrame:
+    """The month's ledger rows with their item labels and evidence in words, reader rows by reader, then
+    team rows."""
+    import polars as pl
+
+    from warehouse.assessment import evidence_summary
+
+    where, params = ("and reader = ?", [period, reader]) if reader else ("", [period])
+    frame = conn.sql(f"select * exclude (evidence), evidence::varchar as evidence from marts.assessment_ledger "
+                     f"where period = ? {where} order by team, level, reader, item, evidence_id",
+                     params=params).pl()
+    return frame.with_columns(
+        pl.col("item").map_elements(item_label, return_dtype=pl.String).alias("item_label"),
+        pl.col("unit").replace_strict({k: v[0] for k, v in UNITS.items()}, default=pl.col("unit"),
+                                      return_dtype=pl.String).alias("unit_label"),
+        pl.col("evidence").map_elements(evidence_summary, return_dtype=pl.String).alias("evidence_text"),
+    )
+
+
+def reader_scores(conn: duckdb.DuckDBPyConnection, period: str, reader: str | None = None) -> pl.DataFrame:
+    where, params = ("and reader = ?", [period, reader]) if reader else ("", [period])
+    return conn.sql(f"select * from marts.assessment_reader_month where period = ? {where} "
+                    "order by rank_in_centre nulls last, team, reader", params=params).pl()
+
+
+def team_ranking(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    return conn.sql("select * from marts.assessment_team_month where period = ? order by rank nulls last, team",
+                    params=[period]).pl()
+
+
+def write_records(path: Path, period: str, ledger: pl.DataFrame, scores: pl.DataFrame, *, masked: bool) -> int:
+    """The 经济责任制考核记录 of the month: a summary sheet (one row per reader) and the ledger sheet."""
+    from readq.errors import mask_readers
+    from readq.workbook import Column, Sheet, write_workbook
+
+    versions = sorted(set(scores["scoring_version"].to_list()) | set(ledger["scoring_version"].to_list()))
+    hashes = sorted(set(scores["scoring_hash"].to_list()) | set(ledger["scoring_hash"].to_list()))
+    notes = [f"评分版本：{', '.join(versions)}（{', '.join(hashes)}）；得分 = 基础分 + 本人各条考核记录分值之和。"]
+    if masked:
+        notes.append("抄表员姓名已脱敏（导出时加 --unmasked 可显示全名）。")
+    summary = Sheet("考核汇总", f"经济责任制考核汇总（{period}）", [
+        Column("team", "抄表队", width=14), Column("reader", "抄表员", width=12),
+        Column("customers_due", "应抄户数", "count"), Column("base", "基础分", "score"),
+        Column("deductions", "扣分", "points"), Column("bonus", "加分", "points"),
+        Column("vetoed", "一票否决"), Column("floored", "保底"),
+        Column("score", "得分", "score"), Column("rank_in_team", "队内名次", "count"),
+        Column("rank_in_centre", "中心名次", "count"), Column("prev_score", "上月得分", "score"),
+        Column("rank_change", "名次变化", "count"),
+    ], mask_readers(scores) if masked else scores, notes)
+    records = Sheet("考核记录", f"经济责任制考核记录（{period}）", [
+        Column("team", "抄表队", width=14), Column("reader", "抄表员", width=12),
+        Column("item_label", "考核项目", width=20), Column("points", "分值", "points"),
+        Column("quantity", "数量", "decimal"), Column("unit_label", "单位", width=6),
+        Column("evidence_kind", "依据类型", width=10), Column("evidence_id", "依据编号", width=22),
+        Column("segment_no", "抄表段编号", width=14), Column("customer_no", "用户编号", width=14),
+        Column("file_name", "来源文件", width=30), Column("sheet", "工作表", width=10),
+        Column("source_row", "行号", "count", width=8), Column("team_points", "计入班组分值", "points"),
+        Column("evidence_text", "说明", width=60), Column("scoring_version", "评分版本", width=12),
+    ], mask_readers(ledger) if masked else ledger, notes)
+    return write_workbook(path, [summary, records])
+
+
+def write_ranking(path: Path, period: str, teams: pl.DataFrame) -> int:
+    """The centre's team ranking of the month."""
+    from readq.workbook import Column, Sheet, write_workbook
+
+    versions = sorted(set(teams["scoring_version"].to_list()))
+    return write_workbook(path, [Sheet("班组排名", f"抄表队考核排名（{period}）", [
+        Column("rank", "名次", "count", 6), Column("team", "抄表队", width=14),
+        Column("score", "得分", "score"), Column("reader_mean", "抄表员加权平均分", "score", 16),
+        Column("team_items", "班组扣分", "points"), Column("readers", "抄表员人数", "count"),
+        Column("customers_due", "应抄户数", "count"), Column("prev_score", "上月得分", "score"),
+        Column("prev_rank", "上月名次", "count"), Column("rank_change", "名次变化", "count"),
+    ], teams, [f"评分版本：{', '.join(versions)}；班组得分 = 抄表员得分按应抄户数加权平均 − 班组考核项。"])])
+
+
+def write_comparison(path: Path, period: str, readers: pl.DataFrame, teams: pl.DataFrame, old: str, new: str,
+                     *, masked: bool) -> int:
+    from readq.errors import mask_readers
+    from readq.workbook import Column, Sheet, write_workbook
+
+    def cols(key: list[Column]) -> list[Column]:
+        return [*key, Column("score_old", f"得分（{old}）", "score", 16),
+                Column("score_new", f"得分（{new}）", "score", 16), Column("change", "变化", "score"),
+                Column("rank_old", "名次（旧）", "count"), Column("rank_new", "名次（新）", "count")]
+    team_col, reader_col = Column("team", "抄表队", width=14), Column("reader", "抄表员", width=12)
+    return write_workbook(path, [
+        Sheet("班组", f"考核版本对比：班组（{period}）", cols([team_col]), teams),
+        Sheet("抄表员", f"考核版本对比：抄表员（{period}）", cols([team_col, reader_col]),
+              mask_readers(readers) if masked else readers),
+    ])
+
+
+def _connect_source() -> tuple[Any, Path]:
+    from warehouse.connection import connect
+
+    h = home()
+    source = h.published if h.published.exists() else h.warehouse
+    if not source.exists():
+        raise FileNotFoundError(f"no warehouse at {h.root}: run `readq demo` or `readq ingest` and `readq build`")
+    return connect(source, read_only=True), source
+
+
+def _fmt(value: object, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from checks.errors import FileRejected
+    from pipelines.ingest.period import normalize_period
+    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, _error
+    from readq.errors import mask_readers
+    from warehouse.assessment import UnknownScoring, compare, resolve
+
+    try:
+        period = normalize_period(args.period)
+    except FileRejected as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        conn, source = _connect_source()
+    except FileNotFoundError as exc:
+        _error(str(exc))
+        return EXIT_UNUSABLE
+    out_dir = Path(args.out) if args.out else home().reports / period
+    with conn:
+        built = conn.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
+                             "and table_name = 'assessment_team_month'").fetchall()[0][0]
+        if not built:
+            _error(f"{source} has no marts.assessment_team_month (built before the assessment existed): "
+                   "run `readq build`")
+            return EXIT_UNUSABLE
+        teams = team_ranking(conn, period)
+        if teams.is_empty():
+            months = [r[0] for r in conn.execute(
+                "select distinct period from marts.assessment_team_month order by 1").fetchall()]
+            shown = f"{months[0]} .. {months[-1]}" if months else "none"
+            raise UsageError(f"no assessment for {period} in {source} (months built: {shown})")
+        if args.compare:
+            try:
+                old, new = resolve(conn, args.compare[0]), resolve(conn, args.compare[1])
+            except UnknownScoring as exc:
+                raise UsageError(str(exc)) from None
+            readers, team_cmp = compare(conn, period, old, new)
+            table = Table(title=f"考核版本对比 {period}: {old.ref} ({old.version}) → {new.ref} ({new.version})")
+            for c in ("抄表队", "旧得分", "新得分", "变化", "旧名次", "新名次"):
+                table.add_column(c, justify="left" if c == "抄表队" else "right")
+            for r in team_cmp.iter_rows(named=True):
+                table.add_row(r["team"], _fmt(r["score_old"]), _fmt(r["score_new"]), _fmt(r["change"]),
+                              _fmt(r["rank_old"]), _fmt(r["rank_new"]))
+            console.print(table)
+            moved = readers.filter(readers["change"].abs() > 1e-9).height
+            console.print(f"{moved} of {readers.height} readers score differently")
+            path = out_dir / f"考核版本对比_{period}.xlsx"
+            write_comparison(path, period, readers, team_cmp, old.ref, new.ref, masked=not args.unmasked)
+            console.print(Text(f"wrote {path}"), soft_wrap=True)
+            return EXIT_OK
+        ledger = ledger_frame(conn, period, args.reader)
+        scores = reader_scores(conn, period, args.reader)
+    if args.reader and scores.is_empty():
+        raise UsageError(f"no reader {args.reader!r} is scored in {period}")
+    table = Table(title=f"抄表队考核排名 {period}（评分版本 {teams['scoring_version'][0]}）")
+    for c in ("名次", "抄表队", "得分", "抄表员加权平均", "班组扣分", "名次变化"):
+        table.add_column(c, justify="left" if c == "抄表队" else "right")
+    for r in teams.iter_rows(named=True):
+        table.add_row(_fmt(r["rank"]), r["team"], _fmt(r["score"]), _fmt(r["reader_mean"]), _fmt(r["team_items"]),
+                      _fmt(r["rank_change"]))
+    console.print(table)
+    shown = mask_readers(scores) if not args.unmasked else scores
+    low = shown.sort("score").head(5)
+    console.print("lowest readers: " + ", ".join(f"{r['reader']} ({r['team']}) {r['score']:.2f}"
+                                                 for r in low.iter_rows(named=True)))
+    suffix = f"_{args.reader}" if args.reader else ""
+    records = out_dir / f"经济责任制考核记录_{period}{suffix}.xlsx"
+    rows = write_records(records, period, ledger, scores, masked=not args.unmasked)
+    ranking = out_dir / f"班组排名_{period}.xlsx"
+    write_ranking(ranking, period, teams)
+    console.print(Text(f"wrote {records} ({rows} rows) and {ranking} (read from {source})"), soft_wrap=True)
+    return EXIT_OK
+
+
+def add_parser(sub: Any) -> None:
+    """Register `readq assess` on the CLI's subcommands."""
+    a = sub.add_parser("assess", help="the month's assessment (考核): team ranking, 经济责任制考核记录 and "
+                                      "ranking as XLSX, or two scoring versions compared")
+    a.add_argument("--period", required=True, help="billing month YYYY-MM")
+    a.add_argument("--reader", help="only this reader's 考核记录 (the name as delivered)")
+    a.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
+                   help="score the month under two versions of config/assessment.toml: 'current', a config "
+                        "version recorded by a build (ops.config_versions) or a path to a .toml")
+    a.add_argument("--out", help="folder for the workbooks (default: READQ_HOME/reports/<month>/)")
+    a.add_argument("--unmasked", action="store_true", help="reader names as delivered (masked by default)")
+    a.set_defaults(func=cmd_assess)

@@ -1,0 +1,211 @@
+"""`readq recheck` and `readq rotation`: next month's recheck list (复核抽样) per team and the suggested
+rotation plan (轮换计划) as XLSX, from the published snapshot (the pipeline's file when nothing was
+published yet).
+
+    readq recheck --period 2026-10 [--team NAME] [--out DIR] [--unmasked]   复核清单_<month>.xlsx, a sheet per team
+    readq rotation --period 2026-10 [--out DIR] [--unmasked]                 轮换计划_<month>.xlsx
+
+Reader names are masked by default, as in every export; the lists carry no customer names, phones or
+addresses. Sheet names are the team names made safe for a workbook (no []:*?/\\, at most 31 characters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from readq.config import home
+
+console = Console()
+UNSAFE_SHEET = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_name(team: str, taken: set[str]) -> str:
+    """A worksheet name for `team`: unsafe characters replaced, at most 31 characters, unique."""
+    base = UNSAFE_SHEET.sub("_", team).strip("'") or "_"
+    name, n = base[:31], 1
+    while name in taken:
+        n += 1
+        name = f"{base[:28]}~{n}"
+    taken.add(name)
+    return name
+
+
+def mask_names(frame: Any, columns: tuple[str, ...]) -> Any:
+    import polars as pl
+
+    from checks.masking import STYLES
+    from readq.errors import labels
+
+    keep = sorted(labels())
+    return frame.with_columns(pl.when(pl.col(c).is_in(keep)).then(pl.col(c)).otherwise(STYLES["name"](pl.col(c)))
+                              .alias(c) for c in columns if c in frame.columns)
+
+
+def _source() -> Path:
+    h = home()
+    source = h.published if h.published.exists() else h.warehouse
+    if not source.exists():
+        raise FileNotFoundError(f"no warehouse at {h.root}: run `readq demo` or `readq ingest` and `readq build`")
+    return source
+
+
+def _read(table: str, period: str, order: str, *, required: bool = True) -> tuple[Any, Path]:
+    """The month's rows of marts.<table>; a month without rows is an error unless not `required` (a plan
+    with nothing to move)."""
+    from readq.cli import UsageError
+    from warehouse.connection import connect
+
+    source = _source()
+    with connect(source, read_only=True) as conn:
+        built = conn.execute("select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
+                             [table]).fetchall()[0][0]
+        if not built:
+            raise UsageError(f"{source} has no marts.{table} (built before it existed): run `readq build`")
+        frame = conn.sql(f"select * from marts.{table} where period = ? order by {order}", params=[period]).pl()
+        if frame.is_empty() and required:
+            months = [r[0] for r in conn.execute(f"select distinct period from marts.{table} order by 1").fetchall()]
+            shown = f"{months[0]} .. {months[-1]}" if months else "none"
+            raise UsageError(f"no marts.{table} rows for {period} in {source} (months built: {shown})")
+    return frame, source
+
+
+def _period(text: str) -> str:
+    from checks.errors import FileRejected
+    from pipelines.ingest.period import normalize_period
+    from readq.cli import UsageError
+
+    try:
+        return normalize_period(text)
+    except FileRejected as exc:
+        raise UsageError(str(exc)) from None
+
+
+def write_recheck(path: Path, period: str, sample: Any, *, masked: bool) -> int:
+    """One sheet per team: the readings drawn for recheck, reader by reader in draw order."""
+    import polars as pl
+
+    from readq.workbook import Column, Sheet, write_workbook
+
+    shown = mask_names(sample, ("reader",)) if masked else sample
+    shown = shown.with_columns(pl.col("rule_ids").list.join("、").alias("rules"))
+    columns = [Column("reader", "抄表员"), Column("draw_rank", "抽取顺序", "count", 8),
+               Column("segment_no", "抄表段编号", width=14), Column("customer_no", "用户编号", width=14),
+               Column("meter_no", "电能表编号", width=24), Column("flag_severity", "疑似问题等级", width=10),
+               Column("rules", "触发规则", width=24), Column("inclusion_probability", "入样概率", "decimal"),
+               Column("file_name", "来源文件", width=30), Column("source_row", "行号", "count", 8),
+               Column("recheck_result", "复核结果（填写）", width=16)]
+    shown = shown.with_columns(pl.lit(None, pl.String).alias("recheck_result"))
+    taken: set[str] = set()
+    sheets = []
+    for team in sorted(shown["team"].unique().to_list()):
+        rows = shown.filter(pl.col("team") == team).sort("reader", "draw_rank")
+        sheets.append(Sheet(sheet_name(team, taken), f"{team} 复核清单（{period} 抄表，次月复核）", columns, rows, [
+            f"随机种子 {rows['seed'][0]}，复核抽样版本 {rows['recheck_version'][0]}；同一种子与数据重抽结果相同。",
+            "入样概率用于按 Horvitz–Thompson 方法估计抄表员差错率（docs/recheck.md）。"]))
+    return write_workbook(path, sheets)
+
+
+def write_rotation(path: Path, period: str, plan: Any, segments: Any, loads: Any, *, masked: bool) -> int:
+    """The suggested moves, the segments due or in violation, the pairs' loads, what the plan could not do."""
+    import polars as pl
+
+    from readq.workbook import Column, Sheet, write_workbook
+
+    names = ("reader", "partner", "from_reader", "from_partner", "to_reader", "to_partner")
+    plan, segments, loads = ((mask_names(f, names) if masked else f) for f in (plan, segments, loads))
+    if masked:
+        loads = loads.with_columns(pl.concat_str([pl.col("reader"), pl.col("partner").fill_null("")],
+                                                 separator="/").alias("pair"))
+    moves = plan.filter(pl.col("kind") == "move")
+    messages = plan.filter(pl.col("kind") != "move")
+    nxt = plan["next_period"][0] if plan.height else ""
+    return write_workbook(path, [
+        Sheet("轮换建议", f"抄表段轮换建议（{period} → {nxt}）", [
+            Column("team", "抄表队", width=14), Column("segment_no", "抄表段编号", width=14),
+            Column("segment_name", "抄表段名称", width=16), Column("customer_count", "户数", "count"),
+            Column("tenure_months", "已连续抄表（月）", "count"), Column("from_reader", "原抄表员"),
+            Column("from_partner", "原同组抄表员"), Column("to_reader", "新抄表员"),
+            Column("to_partner", "新同组抄表员"),
+            Column("reason_zh", "原因", width=50)], moves),
+        Sheet("到期与违规", f"抄表段连续抄表月数（{period}）", [
+            Column("team", "抄表队", width=14), Column("segment_no", "抄表段编号", width=14),
+            Column("segment_name", "抄表段名称", width=16), Column("reader", "抄表员"), Column("partner", "同组抄表员"),
+            Column("tenure_months", "连续抄表（月）", "count"), Column("since", "起始年月"),
+            Column("months_left", "距上限（月）", "count"), Column("status", "状态")],
+            segments.filter(pl.col("status").is_in(["due", "violation"]))),
+        Sheet("工作量", f"抄表员组工作量（{period}，轮换前后）", [
+            Column("team", "抄表队", width=14), Column("pair", "抄表员组", width=16),
+            Column("segments_before", "轮换前段数", "count"), Column("segments_after", "轮换后段数", "count"),
+            Column("customers_before", "轮换前户数", "count"), Column("customers_after", "轮换后户数", "count"),
+            Column("share_of_mean_after", "轮换后/队平均", "percent"),
+            Column("within_tolerance_after", "在容差内")], loads),
+        Sheet("未解决", "轮换计划未能解决的问题", [
+            Column("team", "抄表队", width=14), Column("segment_no", "抄表段编号", width=14),
+            Column("code", "代码", width=14), Column("reason_zh", "说明", width=60)], messages),
+    ])
+
+
+def cmd_recheck(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from readq.cli import EXIT_OK, UsageError
+
+    period = _period(args.period)
+    sample, source = _read("recheck_sample", period, "team, reader, draw_rank")
+    if args.team:
+        sample = sample.filter(pl.col("team") == args.team)
+        if sample.is_empty():
+            raise UsageError(f"no recheck list for team {args.team!r} in {period}")
+    out = (Path(args.out) if args.out else home().reports / period) / f"复核清单_{period}.xlsx"
+    rows = write_recheck(out, period, sample, masked=not args.unmasked)
+    table = Table(title=f"复核清单 {period}")
+    for c in ("抄表队", "抄表员", "抽取数", "疑似问题"):
+        table.add_column(c, justify="left" if c in ("抄表队", "抄表员") else "right")
+    shown = mask_names(sample, ("reader",)) if not args.unmasked else sample
+    per = shown.group_by("team", "reader").agg(pl.len().alias("n"), pl.col("flag_severity").is_not_null().sum()
+                                               .alias("flagged")).sort("team", "reader")
+    for r in per.iter_rows(named=True):
+        table.add_row(Text(r["team"]), Text(r["reader"]), f"{r['n']:,}", f"{r['flagged']:,}")
+    console.print(table)
+    console.print(Text(f"wrote {out} ({rows} rows, read from {source})"), soft_wrap=True)
+    return EXIT_OK
+
+
+def cmd_rotation(args: argparse.Namespace) -> int:
+    from readq.cli import EXIT_OK
+
+    period = _period(args.period)
+    segments, source = _read("rotation_segments", period, "team, segment_no")
+    plan, _ = _read("rotation_plan", period, "kind, team, segment_no", required=False)
+    loads, _ = _read("rotation_loads", period, "team, pair", required=False)
+    out = (Path(args.out) if args.out else home().reports / period) / f"轮换计划_{period}.xlsx"
+    rows = write_rotation(out, period, plan, segments, loads, masked=not args.unmasked)
+    counts = segments["status"].value_counts().sort("status")
+    console.print(Text("segments: " + ", ".join(f"{s} {n}" for s, n in counts.iter_rows())))
+    moves = plan.filter(plan["kind"] == "move").height if plan.height else 0
+    unresolved = plan.filter(plan["kind"] == "unresolved").height if plan.height else 0
+    console.print(Text(f"{moves} moves suggested, {unresolved} unresolved; wrote {out} ({rows} rows, read from "
+                       f"{source})"), soft_wrap=True)
+    return EXIT_OK
+
+
+def add_parsers(sub: Any) -> None:
+    """Register `readq recheck` and `readq rotation` on the CLI's subcommands."""
+    r = sub.add_parser("recheck", help="next month's recheck list (复核抽样) per team as XLSX")
+    r.add_argument("--period", required=True, help="billing month YYYY-MM (the readings drawn from)")
+    r.add_argument("--team", help="only this team's list")
+    r.add_argument("--out", help="folder for the workbook (default: READQ_HOME/reports/<month>/)")
+    r.add_argument("--unmasked", action="store_true", help="reader names as delivered (masked by default)")
+    r.set_defaults(func=cmd_recheck)
+    o = sub.add_parser("rotation", help="the suggested rotation plan (轮换计划) for the month after, as XLSX")
+    o.add_argument("--period", required=True, help="billing month YYYY-MM (planned from)")
+    o.add_argument("--out", help="folder for the workbook (default: READQ_HOME/reports/<month>/)")
+    o.add_argument("--unmasked", action="store_true", help="reader names as delivered (masked by default)")
+    o.set_defaults(func=cmd_rotation)
