@@ -406,6 +406,14 @@ select period from marts.workflow_reports union select period from marts.workflo
 """
 
 
+ZERO_CHECKS_SQL = "select * from marts.zero_checks where period = ? order by team, customer_class, check_rank"
+
+
+def zero_checks(snap: Snapshot, month: str) -> pl.DataFrame:
+    """The month's remote customers with a zero run, the sample to check on site and the visits."""
+    return query(snap, ZERO_CHECKS_SQL, (month,))
+
+
 def workflow_months(snap: Snapshot) -> list[str]:
     return query(snap, WORKFLOW_MONTHS_SQL)["period"].to_list()
 

@@ -79,6 +79,18 @@ def closure_bars(reports: pl.DataFrame, *, title: str, x_title: str, y_title: st
     return fig
 
 
+def zero_check_classes(zero: pl.DataFrame) -> pl.DataFrame:
+    """Per customer class: remote customers with a zero run, the share and number to check on site, those
+    selected with a visit on record, and whether that meets the requirement."""
+    per_team = zero.group_by("team", "customer_class").agg(
+        pl.len().alias("customers"), pl.col("class_required").first().alias("required"),
+        pl.col("required_share").first().alias("share"),
+        (pl.col("visited")).sum().alias("visited"))
+    out = per_team.group_by("customer_class").agg(
+        pl.col("customers").sum(), pl.col("required").sum(), pl.col("share").first(), pl.col("visited").sum())
+    return out.with_columns((pl.col("visited") >= pl.col("required")).alias("met")).sort("customer_class")
+
+
 def late_rounds(segments: pl.DataFrame) -> pl.DataFrame:
     """Segment rounds read off the 例日 or uploaded late, the latest upload first."""
     return (segments.filter(pl.col("off_plan") | (pl.col("uploads_late") > 0))

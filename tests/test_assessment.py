@@ -53,10 +53,10 @@ def wh(tmp_path: Path, cfg: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, P
     conn.close()
 
 
-def build(conn: duckdb.DuckDBPyConnection, *periods: str) -> None:
+def build(conn: duckdb.DuckDBPyConnection, *periods: str, extra: tuple[str, ...] = ()) -> None:
     for period in periods:
         for m in marts():
-            if m.name in ASSESSMENT_MARTS:
+            if m.name in ASSESSMENT_MARTS or m.name in extra:
                 conn.execute("begin")
                 replace_month(conn, m.name, period)
                 conn.execute("commit")

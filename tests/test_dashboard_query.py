@@ -179,8 +179,8 @@ def test_catalogue_lists_tables_and_column_meanings(snapshot):
     labels = [e.label for e in at.expander]
     assert md_escape("marts.kpi_team_month — 各抄表队月度指标：实抄率、漏抄率、估抄率、差错率及其户数"
                      "（每个抄表队每月一行）") in labels
-    assert md_escape("raw.readings — 被规则标记的抄表记录原始行（交付原文，均为文本；姓名、电话、地址已脱敏），"
-                     "用于追溯到源文件") in labels
+    assert md_escape("raw.readings — 被规则标记或考核记录所依据的抄表记录原始行（交付原文，均为文本；姓名、电话、"
+                     "地址已脱敏），用于追溯到源文件") in labels
     [expander] = [e for e in at.expander if e.label.startswith(md_escape("marts.kpi_team_month —"))]
     kpi = expander.dataframe[0].value
     row = kpi.set_index("字段").loc["customers_due"]

@@ -1,7 +1,8 @@
 """Workflows page: anomaly reporting (theft and violation within the immediate limit, the rest the same
 day), defect closure within its working days, and the segment rounds read off the 例日 or uploaded
 late — distributions, the overdue list with ages, and per-team attribution (marts.workflow_reports,
-marts.workflow_segments; docs/workflows.md).
+marts.workflow_segments) — and 零电量核实, the remote customers with zero runs to check on site
+(marts.zero_checks); docs/workflows.md.
 
 URL: ?month= ?team= (the sidebar). Shaping and figures: dashboards/workflows.py.
 """
@@ -107,6 +108,39 @@ def render_rounds(segments: pl.DataFrame, month: str) -> None:
     st.caption(t("wf_rounds_caption"))
 
 
+def render_zero_checks(zero: pl.DataFrame | None, month: str) -> None:
+    st.subheader(t("wf_zero_title", month=month))
+    if zero is None:
+        st.info(t("wf_no_zero_table"), icon=":material/info:")
+        return
+    if zero.height == 0:
+        st.info(t("wf_no_zero", month=month), icon=":material/info:")
+        return
+    classes = wf.zero_check_classes(zero)
+    st.dataframe(pl.DataFrame({
+        t("wf_col_class"): [t_or(f"wf_class_{c}", c or "—") for c in classes["customer_class"].to_list()],
+        t("wf_col_zero_customers"): classes["customers"],
+        t("wf_col_share"): [pct(v) for v in classes["share"].to_list()],
+        t("wf_col_required"): classes["required"],
+        t("wf_col_visited"): classes["visited"],
+        t("wf_col_met"): [t("wf_met") if m else t("wf_not_met") for m in classes["met"].to_list()],
+    }), hide_index=True, width="stretch", key="wf_zero_classes")
+    st.caption(t("wf_zero_caption"))
+    chosen = zero.filter(pl.col("selected"))
+    frame = pl.DataFrame({
+        t("col_team"): chosen["team"], t("col_reader"): chosen["reader"], t("col_segment"): chosen["segment_no"],
+        t("wf_col_customer"): chosen["customer_no"],
+        t("wf_col_class"): [t_or(f"wf_class_{c}", c or "—") for c in chosen["customer_class"].to_list()],
+        t("wf_col_zero_cycles"): chosen["zero_cycles"],
+        t("wf_col_visit"): [f"{k}: {i}" if i else "" for k, i in zip(chosen["visit_kind"].to_list(),
+                                                                     chosen["visit_id"].to_list(), strict=True)],
+    })
+    st.markdown(f"**{t('wf_zero_list_title', n=chosen.height)}**")
+    st.dataframe(frame, hide_index=True, width="stretch", key="wf_zero_list")
+    st.download_button(t("wf_download_zero"), data=csv_bytes(frame), file_name=f"zero_checks_{month}.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key="wf_dl_zero")
+
+
 def render_teams(reports: pl.DataFrame, segments: pl.DataFrame) -> None:
     st.subheader(t("wf_teams_title"))
     rows = wf.by_team(reports, segments)
@@ -150,6 +184,8 @@ def main() -> None:
     reports, segments = wf.in_teams(reports, teams), wf.in_teams(segments, teams)
     render_reports(reports, month)
     render_rounds(segments, month)
+    zero = data.zero_checks(snap, month) if "marts.zero_checks" in tables else None
+    render_zero_checks(wf.in_teams(zero, teams) if zero is not None else None, month)
     render_teams(reports, segments)
 
 
