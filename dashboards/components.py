@@ -93,6 +93,23 @@ def published_snapshot() -> data.Snapshot | None:
     return snap
 
 
+def snapshot_with(needed: Sequence[str], missing_key: str) -> tuple[data.Snapshot, set[str]] | None:
+    """The published snapshot and its table names when it holds every table of `needed`; else None, after
+    telling the user why (nothing published, `missing_key` for an older snapshot, unreadable)."""
+    snap = published_snapshot()
+    if snap is None:
+        return None
+    try:
+        tables = data.table_names(snap)
+    except data.SnapshotError as exc:
+        st.warning(t("snapshot_unreadable", error=exc.detail or exc.reason), icon=":material/warning:")
+        return None
+    if not all(name in tables for name in needed):
+        st.info(t(missing_key), icon=":material/info:")
+        return None
+    return snap, tables
+
+
 def url_choice(label: str, options: Sequence[str], key: str, placeholder: str, not_listed: str) -> str | None:
     """A select bound to `?<key>=` (nothing chosen by default); None when nothing valid is chosen. A value in
     the URL that is not among `options` (stale or crafted) is dropped and `not_listed` is shown."""

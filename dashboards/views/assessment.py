@@ -17,7 +17,7 @@ import streamlit as st
 from dashboards import assessment as asm
 from dashboards import data
 from dashboards.anomalies import evidence_items, mask_raw_row, md_escape
-from dashboards.components import month_picker, published_snapshot, team_picker, url_choice
+from dashboards.components import month_picker, snapshot_with, team_picker, url_choice
 from dashboards.i18n import get_lang, t, t_or
 from readq.config import load_toml
 
@@ -198,14 +198,11 @@ def render_compare(snap: data.Snapshot, month: str) -> None:
 
 def main() -> None:
     st.title(t("as_title"))
-    snap = published_snapshot()
-    if snap is None:
+    found = snapshot_with(data.ASSESSMENT_TABLES, "as_no_tables")
+    if found is None:
         return
+    snap, _ = found
     try:
-        tables = data.table_names(snap)
-        if not all(name in tables for name in data.ASSESSMENT_TABLES):
-            st.info(t("as_no_tables"), icon=":material/info:")
-            return
         history = data.assessment_teams(snap)
     except data.SnapshotError as exc:
         st.warning(t("snapshot_unreadable", error=exc.detail or exc.reason), icon=":material/warning:")

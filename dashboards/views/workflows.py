@@ -16,7 +16,7 @@ from checks.exports import csv_bytes
 from dashboards import data
 from dashboards import workflows as wf
 from dashboards.anomalies import md_escape
-from dashboards.components import month_picker, published_snapshot, team_picker
+from dashboards.components import month_picker, snapshot_with, team_picker
 from dashboards.i18n import t, t_or
 from readq.config import load_toml
 
@@ -161,14 +161,11 @@ def render_teams(reports: pl.DataFrame, segments: pl.DataFrame) -> None:
 
 def main() -> None:
     st.title(t("wf_title"))
-    snap = published_snapshot()
-    if snap is None:
+    found = snapshot_with(data.WORKFLOW_TABLES, "wf_no_tables")
+    if found is None:
         return
+    snap, tables = found
     try:
-        tables = data.table_names(snap)
-        if not all(name in tables for name in data.WORKFLOW_TABLES):
-            st.info(t("wf_no_tables"), icon=":material/info:")
-            return
         months = data.workflow_months(snap)
     except data.SnapshotError as exc:
         st.warning(t("snapshot_unreadable", error=exc.detail or exc.reason), icon=":material/warning:")
