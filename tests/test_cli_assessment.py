@@ -36,7 +36,9 @@ def published(data_home: Home, cfg: Path, tmp_path: Path) -> Home:
         ], period="2024-03")
         conn.execute("begin")
         for name in ("reading_context", "reading_flags", "reader_forensics", "recheck_readers", "recheck_sample",
-                     "rotation_segments", "rotation_plan", "rotation_loads"):
+                     "rotation_segments", "rotation_plan", "rotation_loads",
+                     # the assignment list names 戊: the scores are rebuilt with the month's data, as a build does
+                     "assessment_ledger", "assessment_reader_month", "assessment_team_month"):
             replace_month(conn, name, "2024-03")
         conn.execute("commit")
         publish(conn, data_home.published)
@@ -55,8 +57,10 @@ def test_assess_writes_the_record_and_the_ranking(published: Home, capsys) -> No
     assert "A队" in out and "57.00" in out
     folder = published.reports / "2024-03"
     summary = sheet(folder / "经济责任制考核记录_2024-03.xlsx", "考核汇总")
+    # 戊, 丙's partner, read nothing this month: scored all the same, with no weight in the team's score
     assert dict(zip(summary["抄表员"], summary["得分"], strict=True)) == {
-        "甲***": pytest.approx(90.5), "乙***": 0.0, "丙***": 94.0, "丁***": 0.0}
+        "甲***": pytest.approx(90.5), "乙***": 0.0, "丙***": 94.0, "丁***": 0.0, "戊***": 100.0}
+    assert dict(zip(summary["抄表员"], summary["应抄户数"], strict=True))["戊***"] == 0
     records = sheet(folder / "经济责任制考核记录_2024-03.xlsx", "考核记录")
     assert records.filter(pl.col("依据编号") == "Y2")["来源文件"].to_list() == ["field_anomalies_2024-03.csv"]
     assert sheet(folder / "班组排名_2024-03.xlsx")["抄表队"].to_list() == ["A队", "B队"]
@@ -72,10 +76,10 @@ def test_assess_compares_two_versions_and_refuses_an_unknown_one(published: Home
                                                                                  "min_customers = 4"),
                    encoding="utf-8")
     assert main(["assess", "--period", "2024-03", "--compare", "current", str(alt)]) == 0
-    assert "1 of 4 readers score differently" in capsys.readouterr().out
+    assert "1 of 5 readers score differently" in capsys.readouterr().out
     compared = sheet(published.reports / "2024-03" / "考核版本对比_2024-03.xlsx", "抄表员")
     row = compared.filter(pl.col("抄表员") == "乙***").row(0, named=True)
-    assert (row["变化"], row["名次（新）"]) == (94.0, 1)                       # tied with 丙 at 94
+    assert (row["变化"], row["名次（新）"]) == (94.0, 2)                       # after 戊 (100), tied with 丙
     assert main(["assess", "--period", "2024-03", "--compare", "current", "v-nope"]) == 64
     assert "neither 'current', a recorded config version" in capsys.readouterr().err
     assert main(["assess", "--period", "2023-01"]) == 64

@@ -32,14 +32,15 @@ def snapshot(streamlit_isolated, cfg: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def offered(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Every file the page offers through st.download_button, by file name."""
+    """Every file the page offers through st.download_button, by file name (a workbook written on click,
+    `data` a callable, is written here as the click would)."""
     import streamlit as st
 
     files: dict[str, bytes] = {}
     original = st.download_button
 
     def spy(label, data, *args, **kwargs):
-        files[kwargs.get("file_name", label)] = data
+        files[kwargs.get("file_name", label)] = data() if callable(data) else data
         return original(label, data, *args, **kwargs)
 
     monkeypatch.setattr(st, "download_button", spy)

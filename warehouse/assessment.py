@@ -89,13 +89,12 @@ def ledger_under(conn: duckdb.DuckDBPyConnection, period: str, scoring: Scoring)
 
 def scores_under(conn: duckdb.DuckDBPyConnection, period: str, scoring: Scoring) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(reader scores [team, reader, score], team scores [team, score]) of the month under `scoring`:
-    every reader and team with customers due, and any other the ledger names."""
+    every reader and team the marts score that month, and any other this ledger names."""
     ledger = ledger_under(conn, period, scoring)
     base = scoring.base
-    readers = conn.sql("select team, reader from marts.kpi_levels_month where period = ? and level = 'reader'",
-                       params=[period]).pl()
-    teams = conn.sql("select team from marts.kpi_levels_month where period = ? and level = 'team'",
-                     params=[period]).pl()
+    # who is scored does not depend on the scoring: the marts' readers and teams of the month
+    readers = conn.sql("select team, reader from marts.assessment_reader_month where period = ?", params=[period]).pl()
+    teams = conn.sql("select team from marts.assessment_team_month where period = ?", params=[period]).pl()
     reader_rows = ledger.filter(pl.col("level") == "reader")
     readers = pl.concat([readers, reader_rows.select("team", "reader")]).unique()
     teams = pl.concat([teams, ledger.select("team")]).unique()

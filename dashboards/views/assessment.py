@@ -218,7 +218,13 @@ def main() -> None:
         return
     scoped = history.filter(pl.col("team").is_in(month_rows["team"].to_list()))
     render_ranking(month_rows, scoped, month)
-    records, ranking = data.assessment_workbooks(snap, month)
+    # the workbooks are written when a button is clicked (Streamlit calls `data`), not on every visit
+    def records() -> bytes:
+        return data.assessment_workbooks(snap, month)[0]
+
+    def ranking() -> bytes:
+        return data.assessment_workbooks(snap, month)[1]
+
     left, right = st.columns(2)
     with left:
         st.download_button(t("as_download_records"), data=records, file_name=f"经济责任制考核记录_{month}.xlsx",

@@ -226,9 +226,9 @@ def rotation_section(snap: data.Snapshot, month: str, teams: list[str]) -> None:
             t("rd_col_before"): loads["customers_before"], t("rd_col_after"): loads["customers_after"],
             t("rd_col_share"): [f"{v:.0%}" if v is not None else "—" for v in loads["share_of_mean_after"].to_list()],
         }), hide_index=True, width="stretch", key="rd_loads")
-    _, plan_book = data.list_workbooks(snap, month)
-    if plan_book is not None:
-        st.download_button(t("rd_download_plan"), data=plan_book, file_name=f"轮换计划_{month}.xlsx",
+    if segments.height:   # written when clicked (Streamlit calls `data`), not on every visit
+        st.download_button(t("rd_download_plan"), data=lambda: data.list_workbooks(snap, month)[1] or b"",
+                           file_name=f"轮换计划_{month}.xlsx",
                            on_click="ignore", icon=":material/download:", key="rd_dl_plan")
     segment = url_choice(t("rd_segment_label"), segments["segment_no"].to_list(), SEGMENT_KEY,
                          t("rd_segment_placeholder"), t("rd_segment_not_listed", month=month))
@@ -264,9 +264,9 @@ def recheck_section(snap: data.Snapshot, month: str, teams: list[str]) -> None:
         t("rd_col_meter"): sample["meter_no"], t("rd_col_severity"): sample["flag_severity"],
         t("rd_col_file"): sample["file_name"], t("rd_col_line"): sample["source_row"],
     }).head(2000), hide_index=True, width="stretch", key="rd_sample")
-    book, _ = data.list_workbooks(snap, month)
-    if book is not None:
-        st.download_button(t("rd_download_recheck"), data=book, file_name=f"复核清单_{month}.xlsx",
+    if sample.height:     # written when clicked (Streamlit calls `data`), not on every visit
+        st.download_button(t("rd_download_recheck"), data=lambda: data.list_workbooks(snap, month)[0] or b"",
+                           file_name=f"复核清单_{month}.xlsx",
                            on_click="ignore", icon=":material/download:", key="rd_dl_recheck")
 
 

@@ -5,14 +5,16 @@
 -- partition: month
 -- key: team, reader
 -- history: 1
--- inputs: marts.assessment_ledger, marts.kpi_levels_month
+-- inputs: marts.assessment_ledger, marts.kpi_levels_month, core.assignments, ops.deliveries
 -- param base: assessment.toml base
 -- param scoring_version: assessment.toml version
 -- param scoring_hash: assessment.toml @sha256
 -- param unattributed: errors.toml unattributed
 --
--- Readers: every reader with customers due (marts.kpi_levels_month, level reader), and any the ledger
--- names. A reader without a ledger row scores the base. '(未指定)' (readings no export or assignment
+-- Readers: every reader with customers due (marts.kpi_levels_month, level reader), every reader and
+-- partner (同组抄表员) the month's assignment lists name, and any the ledger names: each is scored every
+-- month they work, a partner who read nothing with 0 customers (no weight in the team score). A reader
+-- without a ledger row scores the base. '(未指定)' (readings no export or assignment
 -- names a reader for) is scored like a reader, so its deductions stay visible, but is not ranked.
 -- The previous month's rank is recomputed the same way from that month's ledger.
 insert into marts.assessment_reader_month by name
@@ -21,18 +23,35 @@ with months as (
     union all
     select strftime(strptime($period || '-01', '%Y-%m-%d') - interval 1 month, '%Y-%m'), 'prev'
 ),
-readers as (
+due as (
     select k.period, k.team, k.reader, k.customers_due
     from marts.kpi_levels_month k
     semi join months m using (period)
     where k.level = 'reader'
-    union all
-    select distinct l.period, l.team, l.reader, 0
-    from marts.assessment_ledger l
+),
+assigned as (
+    -- the assignment lists in force: a segment's latest delivery per month
+    select a.period, a.team, a.reader, a.partner
+    from core.assignments a
+    join ops.deliveries d using (delivery_id)
+    semi join months m on m.period = a.period
+    qualify row_number() over (partition by a.period, a.segment_no order by d.seq desc, a.source_row) = 1
+),
+named as (
+    select distinct l.period, l.team, l.reader from marts.assessment_ledger l
     semi join months m using (period)
     where l.level = 'reader'
-      and not exists (select 1 from marts.kpi_levels_month k
-                      where k.period = l.period and k.level = 'reader' and k.team = l.team and k.reader = l.reader)
+    union
+    select period, team, reader from assigned
+    union
+    select period, team, partner from assigned where partner is not null
+),
+readers as (
+    select * from due
+    union all
+    select n.period, n.team, n.reader, 0
+    from named n
+    anti join due d on d.period = n.period and d.team = n.team and d.reader = n.reader
 ),
 sums as (
     select period, team, reader,
