@@ -91,6 +91,15 @@ def zero_check_classes(zero: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns((pl.col("visited") >= pl.col("required")).alias("met")).sort("customer_class")
 
 
+def upload_histogram(segments: pl.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
+    """Segment rounds uploaded late, by hours past the deadline of their latest upload."""
+    hours = segments["upload_late_hours"].drop_nulls().to_list()
+    fig = go.Figure(go.Histogram(x=hours, nbinsx=40, marker_color="#ff7f0e"))
+    fig.update_layout(title=title, margin=_MARGIN, height=300, xaxis_title=x_title, yaxis_title=y_title,
+                      showlegend=False)
+    return fig
+
+
 def late_rounds(segments: pl.DataFrame) -> pl.DataFrame:
     """Segment rounds read off the 例日 or uploaded late, the latest upload first."""
     return (segments.filter(pl.col("off_plan") | (pl.col("uploads_late") > 0))

@@ -5,6 +5,7 @@ delivered row, the XLSX downloads (names masked), the version comparison, and cr
 
 from __future__ import annotations
 
+import json
 from io import BytesIO
 from pathlib import Path
 
@@ -129,6 +130,9 @@ def test_workflows_show_the_overdue_list_and_the_rounds(snapshot) -> None:
     rounds = frame(at, "上装超时（小时）")
     assert rounds["抄表段"].to_list() == ["S3"]
     assert rounds["上装超时（小时）"].to_list() == [pytest.approx(15.0)]
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    uploads = [f for f in figs if f["layout"]["title"]["text"].startswith("上装不及时的抄表段次")]
+    assert uploads and uploads[0]["data"][0]["x"] == [pytest.approx(15.0)]
     at = open_page(WORKFLOWS, lang="en", team="B队")
     assert any("No field anomaly reports" in i.value for i in at.info)
 

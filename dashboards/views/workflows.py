@@ -94,6 +94,9 @@ def render_rounds(segments: pl.DataFrame, month: str) -> None:
     if late.height == 0:
         st.caption(t("wf_rounds_none"))
         return
+    if late["upload_late_hours"].drop_nulls().len():
+        st.plotly_chart(wf.upload_histogram(late, title=t("wf_upload_chart"), x_title=t("wf_hours_axis"),
+                                            y_title=t("wf_rounds_axis")), key="wf_uploads")
     frame = pl.DataFrame({
         t("col_team"): late["team"], t("col_reader"): late["reader"], t("col_segment"): late["segment_no"],
         t("wf_col_reads"): late["reads"], t("wf_col_off_plan"): late["reads_off_plan"],
