@@ -56,7 +56,7 @@ def _source() -> Path:
     return source
 
 
-def _read(table: str, period: str, order: str, *, required: bool = True) -> tuple[Any, Path]:
+def _read(table: str, period: str, order: str, *, required: bool = True, hint: str = "") -> tuple[Any, Path]:
     """The month's rows of marts.<table>; a month without rows is an error unless not `required` (a plan
     with nothing to move)."""
     from readq.cli import UsageError
@@ -72,7 +72,7 @@ def _read(table: str, period: str, order: str, *, required: bool = True) -> tupl
         if frame.is_empty() and required:
             months = [r[0] for r in conn.execute(f"select distinct period from marts.{table} order by 1").fetchall()]
             shown = f"{months[0]} .. {months[-1]}" if months else "none"
-            raise UsageError(f"no marts.{table} rows for {period} in {source} (months built: {shown})")
+            raise UsageError(f"no marts.{table} rows for {period} in {source} (months built: {shown}){hint}")
     return frame, source
 
 
@@ -182,7 +182,9 @@ def cmd_rotation(args: argparse.Namespace) -> int:
     from readq.cli import EXIT_OK
 
     period = _period(args.period)
-    segments, source = _read("rotation_segments", period, "team, segment_no")
+    segments, source = _read("rotation_segments", period, "team, segment_no",
+                             hint="; rotation is planned from the assignment lists (抄表派工): deliver the "
+                                  "month's with `readq ingest`")
     plan, _ = _read("rotation_plan", period, "kind, team, segment_no", required=False)
     loads, _ = _read("rotation_loads", period, "team, pair", required=False)
     out = (Path(args.out) if args.out else home().reports / period) / f"轮换计划_{period}.xlsx"

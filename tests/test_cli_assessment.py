@@ -105,3 +105,8 @@ def test_recheck_list_per_team_and_rotation_plan(published: Home, capsys) -> Non
     assert back["抄表段编号"] in ("S3", "S5") and back["新抄表员"] in ("甲***", "乙***")
     assert "均衡" in back["原因"] or "balance" in back["原因"].lower()
     assert sheet(plan, "到期与违规")["状态"].to_list() == ["violation"]
+
+
+def test_rotation_without_an_assignment_list_says_what_to_deliver(published: Home, capsys) -> None:
+    assert main(["rotation", "--period", "2024-02"]) == 64
+    assert "rotation is planned from the assignment lists (抄表派工)" in capsys.readouterr().err
