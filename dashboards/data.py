@@ -346,6 +346,14 @@ def assessment_month(snap: Snapshot, month: str, team: str) -> tuple[pl.DataFram
     return readers, ledger
 
 
+MONTH_KINDS_SQL = "select distinct kind from ops.deliveries where period = ? and status <> 'rejected'"
+
+
+def month_kinds(snap: Snapshot, month: str) -> set[str]:
+    """The input kinds delivered (not rejected) for the month."""
+    return set(query(snap, MONTH_KINDS_SQL, (month,))["kind"].to_list())
+
+
 RAW_SOURCE_SQL = "select * from raw.{kind} where delivery_id = ? and source_row = ? and sheet is not distinct from ?"
 
 
@@ -431,15 +439,18 @@ def assessment_workbooks(snap: Snapshot, month: str) -> tuple[bytes, bytes]:
     import tempfile
 
     from readq.assessment import ledger_frame, reader_scores, team_ranking, write_ranking, write_records
+    from readq.config import config_dir
+    from warehouse.assessment import missing_inputs
 
     con = duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
     try:
         ledger, scores, teams = ledger_frame(con, month), reader_scores(con, month), team_ranking(con, month)
     finally:
         con.close()
+    missing = missing_inputs(month_kinds(snap, month), (config_dir() / "assessment.toml").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         records, ranking = Path(tmp) / "records.xlsx", Path(tmp) / "ranking.xlsx"
-        write_records(records, month, ledger, scores, masked=True)
+        write_records(records, month, ledger, scores, masked=True, missing=missing)
         write_ranking(ranking, month, teams)
         return records.read_bytes(), ranking.read_bytes()
 

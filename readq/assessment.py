@@ -65,14 +65,19 @@ def team_ranking(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
                     params=[period]).pl()
 
 
-def write_records(path: Path, period: str, ledger: pl.DataFrame, scores: pl.DataFrame, *, masked: bool) -> int:
-    """The 经济责任制考核记录 of the month: a summary sheet (one row per reader) and the ledger sheet."""
+def write_records(path: Path, period: str, ledger: pl.DataFrame, scores: pl.DataFrame, *, masked: bool,
+                  missing: dict[str, list[str]] | None = None) -> int:
+    """The 经济责任制考核记录 of the month: a summary sheet (one row per reader) and the ledger sheet; the notes
+    say which inputs the month lacks (`missing`: kind -> the items resting on it)."""
     from readq.errors import mask_readers
     from readq.workbook import Column, Sheet, write_workbook
 
     versions = sorted(set(scores["scoring_version"].to_list()) | set(ledger["scoring_version"].to_list()))
     hashes = sorted(set(scores["scoring_hash"].to_list()) | set(ledger["scoring_hash"].to_list()))
     notes = [f"评分版本：{', '.join(versions)}（{', '.join(hashes)}）；得分 = 基础分 + 本人各条考核记录分值之和。"]
+    for kind, items in (missing or {}).items():
+        listed = "、".join(item_label(i) for i in items)
+        notes.append(f"本月未交付 {kind}：{listed} 无数据，得分未含这些项（不等于没有差错）。")
     if masked:
         notes.append("抄表员姓名已脱敏（导出时加 --unmasked 可显示全名）。")
     summary = Sheet("考核汇总", f"经济责任制考核汇总（{period}）", [
@@ -197,6 +202,12 @@ def cmd_assess(args: argparse.Namespace) -> int:
             return EXIT_OK
         ledger = ledger_frame(conn, period, args.reader)
         scores = reader_scores(conn, period, args.reader)
+        from readq.config import config_dir
+        from warehouse.assessment import missing_inputs
+
+        delivered = {r[0] for r in conn.execute("select distinct kind from ops.deliveries where period = ? "
+                                                "and status <> 'rejected'", [period]).fetchall()}
+        missing = missing_inputs(delivered, (config_dir() / "assessment.toml").read_text(encoding="utf-8"))
     if args.reader and scores.is_empty():
         raise UsageError(f"no reader {args.reader!r} is scored in {period}")
     table = Table(title=f"抄表队考核排名 {period}（评分版本 {teams['scoring_version'][0]}）")
@@ -206,13 +217,17 @@ def cmd_assess(args: argparse.Namespace) -> int:
         table.add_row(_fmt(r["rank"]), r["team"], _fmt(r["score"]), _fmt(r["reader_mean"]), _fmt(r["team_items"]),
                       _fmt(r["rank_change"]))
     console.print(table)
+    for kind, items in missing.items():
+        console.print(Text(f"no {kind} delivered for {period}: {', '.join(items)} have no data this month "
+                           "(the scores leave them out, which is not the same as no errors)", style="yellow"),
+                      soft_wrap=True)
     shown = mask_readers(scores) if not args.unmasked else scores
     low = shown.sort("score").head(5)
     console.print("lowest readers: " + ", ".join(f"{r['reader']} ({r['team']}) {r['score']:.2f}"
                                                  for r in low.iter_rows(named=True)))
     suffix = f"_{args.reader}" if args.reader else ""
     records = out_dir / f"经济责任制考核记录_{period}{suffix}.xlsx"
-    rows = write_records(records, period, ledger, scores, masked=not args.unmasked)
+    rows = write_records(records, period, ledger, scores, masked=not args.unmasked, missing=missing)
     ranking = out_dir / f"班组排名_{period}.xlsx"
     write_ranking(ranking, period, teams)
     console.print(Text(f"wrote {records} ({rows} rows) and {ranking} (read from {source})"), soft_wrap=True)

@@ -169,3 +169,25 @@ def test_readers_and_segments_rotation_and_recheck_tabs(published, offered) -> N
     at = open_page("views/readers.py", lang="en", reader="甲 · A队")
     assert any(m.label == "Assessment score" and m.value == "90.50" for m in at.metric)
     st.cache_data.clear()
+
+
+def test_a_month_without_findings_or_reports_says_which_items_have_no_data(streamlit_isolated, cfg: Path,
+                                                                           tmp_path: Path, capsys) -> None:
+    from readq.cli import main
+    from tests.test_assessment import READINGS, build, read
+    from tests.test_kpi_marts import deliver
+
+    with connect(tmp_path / "warehouse.duckdb") as conn:
+        deliver((conn, tmp_path), "readings_2024-03.csv", READINGS, [read("2024-03", "A队", "S1", "甲", "C1")],
+                period="2024-03")
+        build(conn, "2024-03")
+        publish(conn, home().published)
+    at = open_page(ASSESSMENT)
+    warnings = [w.value for w in at.warning]
+    assert any("未交付复核差错记录" in w and "一票否决" in w for w in warnings)
+    assert any("未交付异常报告单" in w for w in warnings)
+    assert main(["assess", "--period", "2024-03"]) == 0
+    assert "no review_findings delivered for 2024-03" in capsys.readouterr().out
+    notes = pl.read_excel(home().reports / "2024-03" / "经济责任制考核记录_2024-03.xlsx", sheet_name="考核汇总",
+                          has_header=False)
+    assert any("本月未交付 review_findings" in str(v) for v in notes.to_series(0).to_list())

@@ -124,6 +124,19 @@ def compare(conn: duckdb.DuckDBPyConnection, period: str, old: Scoring,
     return out[0], out[1]
 
 
+def items_by_input(scoring_text: str) -> dict[str, list[str]]:
+    """The optional input kinds the assessment's items rest on, each with its items: a month without that
+    kind scores none of them (no data, not no errors)."""
+    cfg = tomllib.loads(scoring_text)
+    findings = [i["code"] for i in cfg["finding_items"]] + ["VETO", "ERROR_RATE_EXCESS"]
+    return {"review_findings": findings, "field_anomalies": ["REPORT_LATE", "BONUS"]}
+
+
+def missing_inputs(delivered: set[str], scoring_text: str) -> dict[str, list[str]]:
+    """Of `items_by_input`, the kinds not in `delivered` (a month's delivered kinds)."""
+    return {kind: items for kind, items in items_by_input(scoring_text).items() if kind not in delivered}
+
+
 def evidence_summary(evidence: str | None) -> str:
     """A ledger row's evidence JSON as one readable line (key=value, lists joined)."""
     if not evidence:

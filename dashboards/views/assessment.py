@@ -44,6 +44,23 @@ def pick(table_key: str, target_key: str, options: list[str], clear: tuple[str, 
             st.session_state.pop(key, None)
 
 
+def render_missing(snap: data.Snapshot, month: str) -> None:
+    """Which optional inputs the month lacks, and the items that therefore score nothing."""
+    from readq.config import config_dir
+    from warehouse.assessment import missing_inputs
+
+    try:
+        delivered = data.month_kinds(snap, month)
+        text = (config_dir() / "assessment.toml").read_text(encoding="utf-8")
+    except (data.SnapshotError, OSError):
+        return
+    labels = data.mapping_labels().kinds
+    for kind, items in missing_inputs(delivered, text).items():
+        name = labels.get(kind, (kind, kind))[0 if get_lang() == "zh" else 1]
+        st.warning(t("as_missing_input", month=month, kind=md_escape(name),
+                     items=t("list_sep").join(item_label(i) for i in items)), icon=":material/report:")
+
+
 def render_ranking(month_rows: pl.DataFrame, history: pl.DataFrame, month: str) -> None:
     st.subheader(t("as_ranking_title", month=month))
     frame = pl.DataFrame({
@@ -217,6 +234,7 @@ def main() -> None:
         st.info(t("as_no_month", month=month), icon=":material/info:")
         return
     scoped = history.filter(pl.col("team").is_in(month_rows["team"].to_list()))
+    render_missing(snap, month)
     render_ranking(month_rows, scoped, month)
     # the workbooks are written when a button is clicked (Streamlit calls `data`), not on every visit
     def records() -> bytes:
