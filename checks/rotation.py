@@ -59,6 +59,10 @@ LOAD_SCHEMA = {"team": pl.String, "pair": pl.String, "reader": pl.String, "partn
                "share_of_mean_before": pl.Float64, "share_of_mean_after": pl.Float64,
                "within_tolerance_after": pl.Boolean}
 _FAR = 1 << 40          # a month index beyond any real one (sentinel for "no bound" / "never held")
+STATUS_SCHEMA = {"period": pl.String, "team": pl.String, "segment_no": pl.String, "segment_name": pl.String,
+                 "reader": pl.String, "partner": pl.String, "segment_read_mode": pl.String,
+                 "customer_count": pl.Int64, "reader_tenure": pl.Int64, "partner_tenure": pl.Int64,
+                 "tenure_months": pl.Int64, "since": pl.String, "status": pl.String, "months_left": pl.Int64}
 TENURE_SCHEMA = {"period": pl.String, "team": pl.String, "segment_no": pl.String, "reader": pl.String,
                  "role": pl.String, "tenure_months": pl.Int64, "since": pl.String, "since_from": pl.String}
 

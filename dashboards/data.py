@@ -365,22 +365,11 @@ def raw_source_row(snap: Snapshot, kind: str, delivery_id: str, source_row: int,
     return query(snap, RAW_SOURCE_SQL.format(kind=kind), (delivery_id, int(source_row), sheet))
 
 
-SCORING_VERSIONS_SQL = """
-select config_version, files ->> 'assessment.toml' as text
-from ops.config_versions where files ->> 'assessment.toml' is not null
-order by recorded_at desc
-"""
-
-
 def scoring_versions(snap: Snapshot) -> list[tuple[str, str]]:
     """(config version, assessment.toml text) of every recorded version, newest first, one per text."""
-    seen: set[str] = set()
-    out = []
-    for version, text in query(snap, SCORING_VERSIONS_SQL).iter_rows():
-        if text not in seen:
-            seen.add(text)
-            out.append((version, text))
-    return out
+    from warehouse.assessment import SCORINGS_SQL, distinct_scorings
+
+    return distinct_scorings(query(snap, SCORINGS_SQL).iter_rows())
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)

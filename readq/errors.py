@@ -95,18 +95,16 @@ def labels() -> set[str]:
     return {p["row"] for p in cfg["parties"] if p["row"]} | {cfg["unattributed"]}
 
 
-def mask_readers(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` with its reader names masked (the name style of [privacy]); labels left as they are."""
+def mask_readers(frame: pl.DataFrame, columns: tuple[str, ...] = ("reader",)) -> pl.DataFrame:
+    """`frame` with the reader names of `columns` masked (the name style of [privacy]); labels left as
+    they are."""
     import polars as pl
 
     from checks.masking import STYLES
 
-    if "reader" not in frame.columns:
-        return frame
     keep = sorted(labels())
-    reader = pl.col("reader")
-    masked = pl.when(reader.is_in(keep)).then(reader).otherwise(STYLES["name"](reader))
-    return frame.with_columns(masked.alias("reader"))
+    return frame.with_columns(pl.when(pl.col(c).is_in(keep)).then(pl.col(c)).otherwise(STYLES["name"](pl.col(c)))
+                              .alias(c) for c in columns if c in frame.columns)
 
 
 def read_table(conn: Any, period: str, by: str) -> pl.DataFrame:
@@ -156,6 +154,7 @@ def write_workbook(frame: pl.DataFrame, path: Path, *, period: str, by: str, mas
     import xlsxwriter
 
     from checks.exports import XLSXWRITER_OPTIONS, neutralise_formulas
+    from readq.workbook import write_cell
 
     cfg = _config()
     table = cfg["table"]
@@ -195,10 +194,10 @@ def write_workbook(frame: pl.DataFrame, path: Path, *, period: str, by: str, mas
             i = j + 1
         for r, values in enumerate(body.iter_rows(), start=3):
             for k, (c, value) in enumerate(zip(columns, values, strict=True)):
-                _write(sheet, r, k, value, cell[c.format])
+                write_cell(sheet, r, k, value, cell[c.format])
         r = 3 + body.height
         for k, c in enumerate(columns):
-            _write(sheet, r, k, total[c.name], bold[c.format])
+            write_cell(sheet, r, k, total[c.name], bold[c.format])
         for n, line in enumerate(notes(frame, masked=masked), start=r + 2):
             sheet.write_string(n, 0, line)
         for k, c in enumerate(columns):
@@ -208,15 +207,6 @@ def write_workbook(frame: pl.DataFrame, path: Path, *, period: str, by: str, mas
         book.close()
     os.replace(tmp, path)
     return body.height
-
-
-def _write(sheet: Any, row: int, col: int, value: object, fmt: Any) -> None:
-    if value is None:
-        sheet.write_blank(row, col, None, fmt)
-    elif isinstance(value, int | float):
-        sheet.write_number(row, col, value, fmt)
-    else:
-        sheet.write_string(row, col, str(value), fmt)
 
 
 def _error(text: str) -> None:

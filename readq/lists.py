@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from readq.config import home
+from readq.errors import mask_readers
 
 console = Console()
 UNSAFE_SHEET = re.compile(r"[\[\]:*?/\\]")
@@ -35,17 +36,6 @@ def sheet_name(team: str, taken: set[str]) -> str:
         name = f"{base[:28]}~{n}"
     taken.add(name)
     return name
-
-
-def mask_names(frame: Any, columns: tuple[str, ...]) -> Any:
-    import polars as pl
-
-    from checks.masking import STYLES
-    from readq.errors import labels
-
-    keep = sorted(labels())
-    return frame.with_columns(pl.when(pl.col(c).is_in(keep)).then(pl.col(c)).otherwise(STYLES["name"](pl.col(c)))
-                              .alias(c) for c in columns if c in frame.columns)
 
 
 def _source() -> Path:
@@ -93,7 +83,7 @@ def write_recheck(path: Path, period: str, sample: Any, *, masked: bool) -> int:
 
     from readq.workbook import Column, Sheet, write_workbook
 
-    shown = mask_names(sample, ("reader",)) if masked else sample
+    shown = mask_readers(sample, ("reader",)) if masked else sample
     shown = shown.with_columns(pl.col("rule_ids").list.join("、").alias("rules"))
     columns = [Column("reader", "抄表员"), Column("draw_rank", "抽取顺序", "count", 8),
                Column("segment_no", "抄表段编号", width=14), Column("customer_no", "用户编号", width=14),
@@ -119,7 +109,7 @@ def write_rotation(path: Path, period: str, plan: Any, segments: Any, loads: Any
     from readq.workbook import Column, Sheet, write_workbook
 
     names = ("reader", "partner", "from_reader", "from_partner", "to_reader", "to_partner")
-    plan, segments, loads = ((mask_names(f, names) if masked else f) for f in (plan, segments, loads))
+    plan, segments, loads = ((mask_readers(f, names) if masked else f) for f in (plan, segments, loads))
     if masked:
         loads = loads.with_columns(pl.concat_str([pl.col("reader"), pl.col("partner").fill_null("")],
                                                  separator="/").alias("pair"))
@@ -168,7 +158,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     table = Table(title=f"复核清单 {period}")
     for c in ("抄表队", "抄表员", "抽取数", "疑似问题"):
         table.add_column(c, justify="left" if c in ("抄表队", "抄表员") else "right")
-    shown = mask_names(sample, ("reader",)) if not args.unmasked else sample
+    shown = mask_readers(sample, ("reader",)) if not args.unmasked else sample
     per = shown.group_by("team", "reader").agg(pl.len().alias("n"), pl.col("flag_severity").is_not_null().sum()
                                                .alias("flagged")).sort("team", "reader")
     for r in per.iter_rows(named=True):

@@ -60,7 +60,7 @@ def write_workbook(path: Path, sheets: list[Sheet]) -> int:
             body = neutralise_formulas(s.frame.select([c.name for c in s.columns]))
             for r, values in enumerate(body.iter_rows(), start=2):
                 for k, (c, value) in enumerate(zip(s.columns, values, strict=True)):
-                    _write(sheet, r, k, value, cell[c.format])
+                    write_cell(sheet, r, k, value, cell[c.format])
             for n, line in enumerate(s.notes, start=body.height + 3):
                 sheet.write_string(n, 0, line)
             sheet.freeze_panes(2, 0)
@@ -71,7 +71,8 @@ def write_workbook(path: Path, sheets: list[Sheet]) -> int:
     return rows
 
 
-def _write(sheet: Any, row: int, col: int, value: object, fmt: Any) -> None:
+def write_cell(sheet: Any, row: int, col: int, value: object, fmt: Any) -> None:
+    """One cell: blank for None, 是/否 for a flag, a number, else text (already neutralised)."""
     if value is None:
         sheet.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):

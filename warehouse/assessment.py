@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,12 +45,16 @@ class UnknownScoring(ValueError):
     """A version reference that names no file and no recorded config version."""
 
 
-def recorded_scorings(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(config version, assessment.toml text) of every recorded config version holding the file, newest
-    first, one per distinct text."""
-    rows = conn.execute("select config_version, files ->> ? from ops.config_versions "
-                        "where files ->> ? is not null order by recorded_at desc",
-                        [SCORING_FILE, SCORING_FILE]).fetchall()
+# Every recorded config version holding the scoring file, newest first: (config version, its text).
+SCORINGS_SQL = f"""
+select config_version, files ->> '{SCORING_FILE}' as text
+from ops.config_versions where files ->> '{SCORING_FILE}' is not null
+order by recorded_at desc
+"""
+
+
+def distinct_scorings(rows: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Of SCORINGS_SQL's rows, the newest version of each distinct text."""
     seen: set[str] = set()
     out = []
     for version, text in rows:
@@ -57,6 +62,12 @@ def recorded_scorings(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
             seen.add(text)
             out.append((version, text))
     return out
+
+
+def recorded_scorings(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(config version, assessment.toml text) of every recorded config version holding the file, newest
+    first, one per distinct text."""
+    return distinct_scorings(conn.execute(SCORINGS_SQL).fetchall())
 
 
 def resolve(conn: duckdb.DuckDBPyConnection, ref: str) -> Scoring:

@@ -19,7 +19,7 @@ from dashboards import data
 from dashboards.anomalies import evidence_items, mask_raw_row, md_escape
 from dashboards.components import month_picker, snapshot_with, team_picker, url_choice
 from dashboards.i18n import get_lang, t, t_or
-from readq.config import load_toml
+from readq.assessment import item_label as assessment_item_label
 
 FOCUS_KEY, READER_KEY, ENTRY_KEY = "focus", "reader", "entry"
 OLD_KEY, NEW_KEY = "v_old", "v_new"
@@ -28,8 +28,7 @@ CURRENT = "current"
 
 
 def item_label(item: str) -> str:
-    labels = load_toml("assessment.toml").get("labels", {})
-    return str(labels.get(item, {}).get(get_lang(), item))
+    return assessment_item_label(item, get_lang())
 
 
 def unit_label(unit: str) -> str:

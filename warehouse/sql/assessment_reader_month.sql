@@ -5,14 +5,14 @@
 -- partition: month
 -- key: team, reader
 -- history: 1
--- inputs: marts.assessment_ledger, marts.kpi_levels_month, core.assignments, ops.deliveries
+-- inputs: marts.assessment_ledger, marts.kpi_levels_month, marts.rotation_segments
 -- param base: assessment.toml base
 -- param scoring_version: assessment.toml version
 -- param scoring_hash: assessment.toml @sha256
 -- param unattributed: errors.toml unattributed
 --
 -- Readers: every reader with customers due (marts.kpi_levels_month, level reader), every reader and
--- partner (同组抄表员) the month's assignment lists name, and any the ledger names: each is scored every
+-- partner (同组抄表员) the month's assignment lists name (marts.rotation_segments: the lists in force), and any the ledger names: each is scored every
 -- month they work, a partner who read nothing with 0 customers (no weight in the team score). A reader
 -- without a ledger row scores the base. '(未指定)' (readings no export or assignment
 -- names a reader for) is scored like a reader, so its deductions stay visible, but is not ranked.
@@ -30,12 +30,7 @@ due as (
     where k.level = 'reader'
 ),
 assigned as (
-    -- the assignment lists in force: a segment's latest delivery per month
-    select a.period, a.team, a.reader, a.partner
-    from core.assignments a
-    join ops.deliveries d using (delivery_id)
-    semi join months m on m.period = a.period
-    qualify row_number() over (partition by a.period, a.segment_no order by d.seq desc, a.source_row) = 1
+    select period, team, reader, partner from marts.rotation_segments semi join months using (period)
 ),
 named as (
     select distinct l.period, l.team, l.reader from marts.assessment_ledger l

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from checks.periods import shift_month
-from checks.rotation import RotationPlan, plan_rotation, rotation_config, rotation_status, tenure
+from checks.rotation import STATUS_SCHEMA, RotationPlan, plan_rotation, rotation_config, rotation_status, tenure
 
 ASSIGNMENTS_SQL = """
 select a.period, a.team, a.segment_no, a.segment_name, a.plan_day, a.reader, a.partner, a.held_since,
@@ -34,10 +34,11 @@ def month_inputs(conn: duckdb.DuckDBPyConnection, period: str) -> tuple[pl.DataF
 
 
 def month_status(conn: duckdb.DuckDBPyConnection, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(the tenure of every holder up to the month, the month's segments with their status)."""
+    """(the tenure of every holder up to the month, the month's segments with their status: none, in
+    STATUS_SCHEMA, when no assignment list arrived for the month)."""
     every, month, delivered = month_inputs(conn, period)
     held = tenure(every, delivered)
-    return held, rotation_status(held, month, rotation_config()) if month.height else pl.DataFrame()
+    return held, rotation_status(held, month, rotation_config()) if month.height else pl.DataFrame(schema=STATUS_SCHEMA)
 
 
 def month_plan(conn: duckdb.DuckDBPyConnection, period: str) -> RotationPlan | None:
