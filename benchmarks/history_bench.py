@@ -326,7 +326,7 @@ def materialize_month(path: Path, period: str, only: Sequence[str] | None = None
 
 # What a month needs built for the months after it to read their history: reading_context reads 24 months
 # of meter_readings; reader_forensics reads 12 of meter_readings, reading_context and reading_flags.
-HISTORY_MARTS = ("meter_readings",)
+HISTORY_MARTS = ("meter_readings", "point_history")
 
 
 def ratio(a: float, b: float) -> float:
@@ -416,7 +416,7 @@ def first_pass(args: argparse.Namespace, path: Path, out: Path, log: Callable[[s
         built = materialize_month(path, period, HISTORY_MARTS if partial else args.marts)
         result["curve"].append({"period": period, "history": history_behind(labels, period, months_back),
                                 "partial": partial, "load": os.getloadavg()[0], **built})
-        log(f"built {period}{' (meter_readings only)' if partial else ''}: "
+        log(f"built {period}{' (meter_readings, point_history only)' if partial else ''}: "
             f"{sum(v['seconds'] for v in built.values()):.1f}s "
             f"(reading_context {built.get('reading_context', {}).get('seconds', math.nan):.1f}s)")
         out.write_text(json.dumps(result), encoding="utf-8")
@@ -511,17 +511,17 @@ def matrices_breakdown(conn: duckdb.DuckDBPyConnection, period: str, months_back
     points = history.month_points(conn, "marts.meter_readings", period)
     out["points_s"] = time.perf_counter() - t0
     params = history.history_params(period, months_back)
-    conn.register("bench_points", points.select("mp_key", i=pl.int_range(pl.len(), dtype=pl.Int32)))
+    conn.register("bench_points", points.select("mp_id", i=pl.int_range(pl.len(), dtype=pl.Int32)))
     try:
         t0 = time.perf_counter()
-        reader = conn.sql(history.HISTORY_SQL.format(source="marts.meter_readings", points="bench_points", keep=""),
+        reader = conn.sql(history.HISTORY_SQL.format(history="marts.point_history", points="bench_points"),
                           params=params).to_arrow_reader(1 << 20)
         out["sql_rows"] = float(sum(batch.num_rows for batch in reader))
         out["sql_s"] = time.perf_counter() - t0
     finally:
         conn.unregister("bench_points")
     t0 = time.perf_counter()
-    mats = history.history_matrices(conn, "marts.meter_readings", points, period, months_back)
+    mats = history.history_matrices(conn, "marts.point_history", points, period, months_back)
     out["matrices_s"] = time.perf_counter() - t0
     out["matrices_mb"] = sum(m.nbytes for m in mats.values()) / 1e6
     return out
@@ -548,7 +548,7 @@ def child_profile(args: argparse.Namespace) -> None:
             peak_rss_reset()
             fn, times, text = instrument(history.context_from)
             t0 = time.perf_counter()
-            rows = fn(conn, "marts.meter_readings", period, cfg)
+            rows = fn(conn, "marts.meter_readings", period, cfg, history="marts.point_history")
             prof["context_s"] = time.perf_counter() - t0
             prof["peak_rss_mb"] = rss_mb()[1]
             prof["lines"] = sorted(([s, e, sec, text.get(s, "")] for (s, e), sec in times.items()),
@@ -574,7 +574,7 @@ def child_profile(args: argparse.Namespace) -> None:
             if period == labels[-1] and args.meters < 500_000:
                 profiler = cProfile.Profile()
                 profiler.enable()
-                history.context_from(conn, "marts.meter_readings", period, cfg)
+                history.context_from(conn, "marts.meter_readings", period, cfg, history="marts.point_history")
                 profiler.disable()
                 buf = io.StringIO()
                 pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(25)
@@ -684,7 +684,9 @@ def report(results: list[dict[str, Any]], profiles: dict[int, dict[str, Any]], r
                 if c is None:
                     cells += ["", "", ""]
                 elif c.get("partial"):
-                    cells += [f"({_f(c['meter_readings']['seconds'], 1)}: meter_readings only)", "", ""]
+                    built = [name for name in HISTORY_MARTS if name in c]
+                    seconds = sum(c[name]["seconds"] for name in built)
+                    cells += [f"({_f(seconds, 1)}: {', '.join(built)} only)", "", ""]
                 else:
                     cells += [_f(sum(v["seconds"] for v in c.values() if isinstance(v, dict)), 1),
                               _f(c["reading_context"]["seconds"], 1), _f(c["reader_forensics"]["seconds"], 1)]
@@ -816,8 +818,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="with --keep'd files: keep a finished first pass and add the missing re-timings")
     parser.add_argument("--full-from", type=int, default=1,
-                        help="in the first pass, months 4 … K-1 build meter_readings only (the history the "
-                             "later months read; K ≤ months - 11 keeps reader_forensics' 12 months whole)")
+                        help="in the first pass, months 4 … K-1 build meter_readings and point_history only (the "
+                             "history the later months read; K ≤ months - 11 keeps reader_forensics' 12 months "
+                             "whole)")
     parser.add_argument("--marts", nargs="+", metavar="MART",
                         help="materialize only these marts of marts() (in its order; default: every one)")
     parser.add_argument("--child", choices=["build", "profile"], help=argparse.SUPPRESS)

@@ -9,12 +9,14 @@ drop, and whether the previous reading looks wrong in a way this one compensates
 
 The history is held as dense matrices (metering point × month) so that every statistic is one
 vectorised numpy expression: the cost grows with the meters of the month, and only mildly with the
-months of history (at most 25 columns). The rows of the window are turned into those matrices by one
-SQL text (`HISTORY_SQL`, run by DuckDB): each row becomes its point's row index, its month's column,
-a status code, a read day, a meter code and the numbers, so nothing per window row is done in Python.
-`reading_context` (pure: a frame in, a frame out) runs it on an in-memory DuckDB over the frame it is
-given; the warehouse step runs the same text over marts.meter_readings in the warehouse
-(`context_from(conn, "marts.meter_readings", …)`), so the window is never a frame in Python.
+months of history (at most 25 columns). Each point's month is first encoded in numbers by one SQL text
+(`POINT_MONTHS_SQL`: the kept row, its month index, a status code, a read day, a meter code and the
+register values); the warehouse keeps those rows month by month in marts.point_history, so a month with
+24 months behind it scans narrow numeric columns and joins on an integer (`HISTORY_SQL`), and nothing
+per window row is done in Python. `reading_context` (pure: a frame in, a frame out) runs the same two
+texts on an in-memory DuckDB over the frame it is given; the warehouse step runs them over
+marts.meter_readings and marts.point_history (`context_from(conn, "marts.meter_readings", …,
+history="marts.point_history")`), so the window is never a frame in Python.
 
 A point with two rows in a month (the old and the new meter, or two in-force copies) keeps one:
 `KEEP_ORDER` (the highest 本次, then the lowest meter number, then the other columns, so the choice is
@@ -29,7 +31,6 @@ and no meter change in its period (zeros, estimates, partial periods are no evid
 from __future__ import annotations
 
 import os
-from datetime import date
 from typing import Any
 
 import duckdb
@@ -41,59 +42,74 @@ WINDOW_COLUMNS = (
     "last_read", "this_read", "read_status", "read_date", "plan_day",
 )
 _READ, _MISSED, _ESTIMATED = 1, 2, 3
-_EPOCH = date(1970, 1, 1)
 
 # Which row of a point's month is kept when it has several: the highest 本次 (a missing one last), then the
 # lowest meter number; the other columns only make the choice the same every time.
 KEEP_ORDER = ("this_read desc nulls last, meter_no, last_read desc nulls last, read_status, read_date, plan_day, "
               "multiplier, digits_int, customer_class, contract_capacity")
 
-# The month's metering points in mp_key order, each with its kept row (the first of its mp_key).
+# The month's metering points in mp_key order, each with its kept row (the first of its mp_key) and mp_id, the
+# hash of mp_key that the history joins on (marts.meter_readings.mp_id is the same hash).
 POINTS_SQL = f"""
-select mp_key, meter_no, customer_class, multiplier, digits_int, contract_capacity
+select mp_key, hash(mp_key) as mp_id, meter_no, customer_class, multiplier, digits_int, contract_capacity
 from {{source}}
 where period = $period
 order by mp_key, {KEEP_ORDER}
 """
 
-# One row per history row of those points: i (the point's row in POINTS_SQL), j (the month's column in the
-# window: 0 = `months` back, last = this month), the status code, the read day (days since 1970: the read date,
-# else the 例日 in its month, clipped to the month's days, else the 15th), whether it was dated, a code of the
-# meter number (a 63-bit hash: equal codes, the same meter; -1: none), and the numbers (NaN where null). {points} is the
-# relation of the points (mp_key, i); {keep} is empty, or a QUALIFY keeping one row per point and month.
-HISTORY_SQL = """
-with months as (
-    select unnest($labels) as period, unnest($columns) as j, unnest($first_days) as first_day,
-           unnest($month_days) as month_days
+# One row per metering point and month of {source} (a relation with WINDOW_COLUMNS) where {where}: the kept
+# row (KEEP_ORDER) of the point in the month, in numbers: mp_id (hash of mp_key), the month index (months
+# since 0000-01), the status code, the numbers (null where unknown), the read day (days since 1970: the read
+# date, else the 例日 in its month, clipped to the month's days, else the 15th), whether it was dated, and a
+# code of the meter number (a 63-bit hash: equal codes, the same meter; -1: none). marts.point_history holds
+# these rows month by month (warehouse/steps/point_history.py); over any other relation they are computed
+# on the fly (`context_from` without `history`).
+POINT_MONTHS_SQL = f"""
+with kept as (
+    select {", ".join(WINDOW_COLUMNS)}
+    from {{source}}
+    where {{where}}
+    qualify row_number() over (partition by period, mp_key order by {KEEP_ORDER}) = 1
 ),
-history as (
-    select p.i,
-           m.j::smallint                                                                      as j,
-           case w.read_status when 'READ' then 1 when 'MISSED' then 2 when 'ESTIMATED' then 3
-                else 0 end::tinyint                                                           as status,
-           coalesce(w.this_read::double, 'nan'::double)                                       as this_read,
-           coalesce(w.last_read::double, 'nan'::double)                                       as last_read,
-           coalesce(w.multiplier::double, 'nan'::double)                                      as multiplier,
-           coalesce(w.digits_int::double, 'nan'::double)                                      as digits,
-           coalesce(w.read_date - date '1970-01-01',
-                    m.first_day - 1 + least(greatest(coalesce(
-                        case when not isnan(w.plan_day::double) then trunc(w.plan_day::double) end, 15), 1),
-                        m.month_days))::integer                                               as read_day,
-           w.read_date is not null                                                            as dated,
-           case when w.meter_no is null then -1 else (hash(w.meter_no) >> 1)::bigint end     as meter
-    from {source} w
-    join months m on w.period = m.period
-    join {points} p on w.mp_key = p.mp_key
-    where w.period between $first and $last
-    {keep}
+dated as (
+    select *,
+           make_date(left(period, 4)::integer, right(period, 2)::integer, 1)           as first_day
+    from kept
 ),
 final as (
-    select * from history
+    select period,
+           mp_key,
+           hash(mp_key)                                                                 as mp_id,
+           (left(period, 4)::integer * 12 + right(period, 2)::integer - 1)::integer     as month,
+           case read_status when 'READ' then 1 when 'MISSED' then 2 when 'ESTIMATED' then 3
+                else 0 end::tinyint                                                     as status,
+           this_read::double                                                            as this_read,
+           last_read::double                                                            as last_read,
+           multiplier::double                                                           as multiplier,
+           digits_int::double                                                           as digits,
+           coalesce(read_date - date '1970-01-01',
+                    (first_day - date '1970-01-01') - 1 + least(greatest(coalesce(
+                        case when not isnan(plan_day::double) then trunc(plan_day::double) end, 15), 1),
+                        day(last_day(first_day))))::integer                              as read_day,
+           read_date is not null                                                        as dated,
+           case when meter_no is null then -1 else (hash(meter_no) >> 1)::bigint end   as meter
+    from dated
 )
 select * from final
 """
-_KEEP_ONE = "qualify row_number() over (partition by p.i, m.j order by {order}) = 1".format(
-    order=", ".join(f"w.{part.strip()}" for part in KEEP_ORDER.split(",")))
+
+# One row per history row of the month's points: i (the point's row in POINTS_SQL), j (the month's column in
+# the window: 0 = `months` back, last = this month) and the columns of POINT_MONTHS_SQL. {history} is a
+# relation of POINT_MONTHS_SQL's rows (marts.point_history, or that SQL as a subquery); {points} is the
+# relation of the points (mp_id, i).
+HISTORY_SQL = """
+select p.i,
+       (h.month - $first_month)::smallint as j,
+       h.status, h.this_read, h.last_read, h.multiplier, h.digits, h.read_day, h.dated, h.meter
+from {history} h
+join {points} p on h.mp_id = p.mp_id
+where h.period between $first and $last
+"""
 
 
 def month_index(period: str) -> int:
@@ -105,20 +121,15 @@ def period_of_index(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _days(year: int, month: int, day: int) -> int:
-    return (date(year, month, day) - _EPOCH).days
-
-
-def _month_days(index: int) -> int:
-    y, m = divmod(index, 12)
-    nxt = date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1)
-    return (nxt - date(y, m + 1, 1)).days
-
-
 def month_points(conn: duckdb.DuckDBPyConnection, source: str, period: str) -> pl.DataFrame:
     """The metering points read in `period` (mp_key order) with the columns of their kept row."""
     rows = conn.sql(POINTS_SQL.format(source=source), params={"period": period}).pl()
-    return rows.filter(rows["mp_key"].is_first_distinct())
+    points = rows.filter(rows["mp_key"].is_first_distinct())
+    if points["mp_id"].n_unique() < points.height:
+        twins = points.filter(pl.col("mp_id").is_duplicated())["mp_key"].to_list()
+        raise ValueError(f"metering points {twins[:4]} of {period} share one 64-bit hash of their mp_key: "
+                         "their histories cannot be told apart")
+    return points
 
 
 # The matrices history_matrices fills from HISTORY_SQL's columns: (dtype, value where a point has no row).
@@ -133,53 +144,35 @@ _BATCH_ROWS = 1 << 20
 def history_params(period: str, months_back: int) -> dict[str, Any]:
     """HISTORY_SQL's parameters for `period` and the `months_back` months before it."""
     first = month_index(period) - months_back
-    months = range(first, first + months_back + 1)
-    labels = [period_of_index(k) for k in months]
-    return {"labels": labels, "columns": list(range(len(labels))), "first": labels[0], "last": labels[-1],
-            "first_days": [_days(k // 12, k % 12 + 1, 1) for k in months],
-            "month_days": [_month_days(k) for k in months]}
+    return {"first": period_of_index(first), "last": period, "first_month": first}
 
 
-def history_matrices(conn: duckdb.DuckDBPyConnection, source: str, points: pl.DataFrame, period: str,
+def adhoc_history(source: str) -> str:
+    """POINT_MONTHS_SQL over `source` for HISTORY_SQL's window, as a subquery (where no marts.point_history is)."""
+    return "(" + POINT_MONTHS_SQL.format(source=source, where="period between $first and $last") + ")"
+
+
+def history_matrices(conn: duckdb.DuckDBPyConnection, history: str, points: pl.DataFrame, period: str,
                      months_back: int) -> dict[str, np.ndarray]:
     """HISTORY_SQL's columns as point × month matrices (row i: the i-th of `points`; column j: `months_back`
-    − j months before `period`), one row of `source` per point and month (KEEP_ORDER).
+    − j months before `period`) from `history`, a relation of POINT_MONTHS_SQL's rows (one per point and month).
 
     The rows stream from DuckDB in batches, each scattered into the matrices at once (no frame of the whole
-    window is ever held). A point and month met twice is rare: those points are read again with the
-    QUALIFY that keeps one row per month, and their matrix rows rewritten."""
+    window is ever held)."""
     n, M = points.height, months_back + 1
-    params = history_params(period, months_back)
     # month-major while filling (a batch holds rows of few months: its writes stay close), point-major after
     out = {name: np.full(M * n, fill, dtype=dtype) for name, (dtype, fill) in _MATRICES.items()}
     cell_type = np.int32 if M * n < 2**31 else np.int64
-
-    def fill(name: str, keys: pl.DataFrame, keep: str) -> np.ndarray:
-        """Scatter the rows of the points `keys` (mp_key, i) into `out`; the cells written, one per row."""
-        conn.register(name, keys)
-        try:
-            reader = conn.sql(HISTORY_SQL.format(source=source, points=name, keep=keep),
-                              params=params).to_arrow_reader(_BATCH_ROWS)
-            cells = []
-            for batch in reader:
-                cell = batch.column("j").to_numpy().astype(cell_type) * cell_type(n) + batch.column("i").to_numpy()
-                for col, target in out.items():
-                    target[cell] = batch.column(col).to_numpy(zero_copy_only=False)
-                cells.append(cell)
-            return np.concatenate(cells) if cells else np.zeros(0, dtype=cell_type)
-        finally:
-            conn.unregister(name)
-
-    keys = points.select("mp_key", i=pl.int_range(pl.len(), dtype=pl.Int32))
-    cells = fill("history_points", keys, "")
-    twice = np.bincount(cells, minlength=M * n) > 1
-    if twice.any():
-        redo = np.zeros(n, dtype=bool)
-        redo[np.flatnonzero(twice) % n] = True
-        for name, (_, value) in _MATRICES.items():
-            out[name].reshape(M, n)[:, redo] = value
-        fill("history_points_again", keys.filter(pl.Series(redo)), _KEEP_ONE)
-    del cells, twice
+    conn.register("history_points", points.select("mp_id", i=pl.int_range(pl.len(), dtype=pl.Int32)))
+    try:
+        reader = conn.sql(HISTORY_SQL.format(history=history, points="history_points"),
+                          params=history_params(period, months_back)).to_arrow_reader(_BATCH_ROWS)
+        for batch in reader:
+            cell = batch.column("j").to_numpy().astype(cell_type) * cell_type(n) + batch.column("i").to_numpy()
+            for col, target in out.items():
+                target[cell] = batch.column(col).to_numpy(zero_copy_only=False)
+    finally:
+        conn.unregister("history_points")
     return {name: np.ascontiguousarray(out.pop(name).reshape(M, n).T) for name in list(out)}
 
 
@@ -249,8 +242,11 @@ def _memory() -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def context_from(conn: duckdb.DuckDBPyConnection, source: str, period: str, cfg: dict[str, Any]) -> pl.DataFrame:
-    """reading_context over the relation `source` of `conn` (a table or view with WINDOW_COLUMNS)."""
+def context_from(conn: duckdb.DuckDBPyConnection, source: str, period: str, cfg: dict[str, Any],
+                 history: str | None = None) -> pl.DataFrame:
+    """reading_context over the relation `source` of `conn` (a table or view with WINDOW_COLUMNS): the month's
+    points from it, their history from `history` (a relation of POINT_MONTHS_SQL's rows, e.g.
+    marts.point_history), else from POINT_MONTHS_SQL over `source`."""
     hc = cfg["history"]
     rules = cfg["rules"]
     months_back = int(hc["months"])
@@ -260,7 +256,7 @@ def context_from(conn: duckdb.DuckDBPyConnection, source: str, period: str, cfg:
     if n == 0:
         return _empty_context()
     M = months_back + 1
-    mats = history_matrices(conn, source, current, period, months_back)
+    mats = history_matrices(conn, history or adhoc_history(source), current, period, months_back)
     status = mats.pop("status")
     this_m, last_m = mats.pop("this_read"), mats.pop("last_read")
     mult = mats.pop("multiplier")

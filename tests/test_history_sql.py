@@ -1,5 +1,6 @@
-"""checks.history's two ways in agree: the warehouse step (HISTORY_SQL over marts.meter_readings, in the
-warehouse's DuckDB) and the pure `reading_context(window, …)` (the same SQL over the frame, in memory),
+"""checks.history's two ways in agree: the warehouse step (the month from marts.meter_readings, its history
+from marts.point_history, in the warehouse's DuckDB) and the pure `reading_context(window, …)` (the same
+SQL over the frame, in memory),
 on a hand-built window with a meter change, two rows of a point in a month, months without a row, a
 missed read, null read dates and 例日, and rows older than the window. The numbers a reviewer relies on
 (which row a month keeps, the previous reading, the read period's days) are checked by hand."""
@@ -14,8 +15,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from checks.history import CONTEXT_SCHEMA, history_matrices, month_points, reading_context
+from checks.history import CONTEXT_SCHEMA, adhoc_history, history_matrices, month_points, reading_context
 from tests.rule_cases import Row, cfg, chain, noisy, reading, shift, window
+from warehouse.marts import replace_month
 from warehouse.steps.reading_context import prepare
 
 END = "2026-03"
@@ -57,6 +59,8 @@ def _warehouse(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
     con.execute("insert into marts.meter_readings by name select *, 'test' as config_version, "
                 "now()::timestamp as computed_at from cases")
     con.unregister("cases")
+    for period in frame["period"].unique().sort():
+        replace_month(con, "point_history", period)
 
 
 def test_the_warehouse_step_and_the_pure_function_give_the_same_context(
@@ -107,8 +111,12 @@ def test_history_matrices_hold_one_row_per_point_and_month(con: duckdb.DuckDBPyC
     _warehouse(con, frame)
     points = month_points(con, "marts.meter_readings", END)
     assert points["mp_key"].to_list() == ["GAP", "LONG", "SWAP", "TWIN"]
-    mats = history_matrices(con, "marts.meter_readings", points, END, 24)
+    mats = history_matrices(con, "marts.point_history", points, END, 24)
     assert all(m.shape == (4, 25) for m in mats.values())
+    # the same matrices straight from marts.meter_readings, encoded on the fly (the pure path's way)
+    adhoc = history_matrices(con, adhoc_history("marts.meter_readings"), points, END, 24)
+    for name, m in mats.items():
+        np.testing.assert_array_equal(m, adhoc[name], err_msg=name)
     gap = 0
     # GAP: rows in END-7 … END-4 (END-5 missed), none in END-3 … END-1, a row in END
     assert mats["status"][gap, -8:].tolist() == [1, 1, 2, 1, 0, 0, 0, 1]
@@ -121,3 +129,18 @@ def test_history_matrices_hold_one_row_per_point_and_month(con: duckdb.DuckDBPyC
     assert meters[-3] != meters[-2] == meters[-1] >= 0       # END-2 kept A-1, END-1 and END are B-2
     assert mats["this_read"][twin, -1] == frame.filter(pl.col("mp_key") == "TWIN", pl.col("period") == END
                                                        )["this_read"].max()
+
+
+def test_point_history_keeps_one_row_per_point_and_month(con: duckdb.DuckDBPyConnection,
+                                                          frame: pl.DataFrame) -> None:
+    _warehouse(con, frame)
+    rows = con.execute("select period, count(*), count(distinct mp_id) from marts.point_history "
+                       "group by period order by period").fetchall()
+    points = frame.group_by("period").agg(pl.col("mp_key").n_unique()).sort("period").rows()
+    assert [(p, n, n) for p, n in points] == rows
+    # TWIN's END: of its two rows the higher 本次 (meter B-2); the month index and status are numbers
+    twin = frame.filter(pl.col("mp_key") == "TWIN", pl.col("period") == END)
+    kept = con.execute("select h.this_read, h.month, h.status from marts.point_history h join marts.meter_readings m "
+                       "on m.period = h.period and hash(m.mp_key) = h.mp_id where m.mp_key = 'TWIN' and h.period = ? "
+                       "limit 1", [END]).fetchall()[0]
+    assert kept == (twin["this_read"].max(), 2026 * 12 + 2, 1)

@@ -24,6 +24,9 @@ PUBLISHED = {
     "ops": ("deliveries", "delivery_grains", "skipped_rows", "config_versions", "mart_builds"),
     "quarantine": ("rows",),
 }
+# Tables that stay in the warehouse: marts.point_history is marts.meter_readings again, encoded in numbers
+# for reading_context's history scan (warehouse/sql/point_history.sql); no page or query needs it.
+INTERNAL = {"marts.point_history"}
 # Columns that never leave the warehouse (personal data as delivered; views get the masked form).
 WITHHELD = {"quarantine.rows": ("raw_value",)}
 # The delivered rows behind every flag and every assessment ledger row (drill-down to the source line),
@@ -86,7 +89,7 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
                 "select table_name from duckdb_tables() where database_name = current_database() "
                 "and schema_name = ? order by 1", [schema]).fetchall()]
             for name in found:
-                if names is not None and name not in names:
+                if (names is not None and name not in names) or f"{schema}.{name}" in INTERNAL:
                     continue
                 withheld = WITHHELD.get(f"{schema}.{name}")
                 columns = f"* exclude ({', '.join(withheld)})" if withheld else "*"

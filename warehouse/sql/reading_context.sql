@@ -3,12 +3,13 @@
 -- CUSUM change point of a sustained drop.
 -- partition: month
 -- key: mp_key
--- inputs: marts.meter_readings
+-- inputs: marts.meter_readings, marts.point_history
 -- prepare: reading_context
 -- history: rules.toml history.months
 --
--- The prepare step (warehouse/steps/reading_context.py) reads the month and its history from
--- marts.meter_readings and computes `context_rows` with checks/history.py (pure numpy).
+-- The prepare step (warehouse/steps/reading_context.py) reads the month from marts.meter_readings and its
+-- history from marts.point_history (the same rows in numbers, one per point and month), and computes
+-- `context_rows` with checks/history.py (pure numpy).
 insert into marts.reading_context by name
 with context as (
     select * from context_rows

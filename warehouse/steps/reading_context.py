@@ -1,6 +1,6 @@
-"""Prepare step of marts.reading_context: the month's readings and their history (at most
-`[history].months` months back) from marts.meter_readings, through checks.history.context_from (the
-history's SQL runs here, in the warehouse; the statistics in numpy)."""
+"""Prepare step of marts.reading_context: the month's readings from marts.meter_readings and their history
+(at most `[history].months` months back) from marts.point_history, through checks.history.context_from
+(the history's SQL runs here, in the warehouse; the statistics in numpy)."""
 
 from __future__ import annotations
 
@@ -12,4 +12,5 @@ from readq.config import load_toml
 
 def prepare(conn: duckdb.DuckDBPyConnection, values: dict[str, object]) -> dict[str, object]:
     cfg = load_toml("rules.toml")
-    return {"context_rows": context_from(conn, "marts.meter_readings", str(values["period"]), cfg)}
+    return {"context_rows": context_from(conn, "marts.meter_readings", str(values["period"]), cfg,
+                                         history="marts.point_history")}
