@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboards.forensics import SEP
+from pipelines.reports.error_table import KEYS, Column, layout, mask_readers, total_row
 from readq.config import load_toml
-from readq.errors import KEYS, Column, layout, mask_readers, total_row
 
 GROUP_SEP = "·"
 PERCENT = 100.0  # rates are shown and downloaded as percentages

@@ -7,7 +7,8 @@ published snapshot (what the dashboards show; the pipeline's own file when nothi
 yet) and writes one sheet: a title row, two header rows (each error type over its 户数 and 电量, the
 rate blocks over their numerator and denominator), a row per team / reader / segment, a 合计 row
 (the sum of the rows; its rates recomputed from those sums) and notes. Columns, headers, groups and
-number formats come from config/errors.toml [table] (docs/errors.md).
+number formats come from config/errors.toml [table] (docs/errors.md); the table itself is
+pipelines/reports/error_table.py, which the Errors page and the monthly report write too.
 
 Personal data: reader names are masked by default (the name style of config/readq.toml [privacy]);
 the rows a clerk's or the system's errors are listed under, and '(未指定)', are labels and stay as they
@@ -18,8 +19,6 @@ written by xlsxwriter with strings_to_formulas / strings_to_urls off.
 from __future__ import annotations
 
 import argparse
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,186 +27,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from readq.config import home, load_toml
+from pipelines.reports.error_table import (
+    KEYS,
+    TABLES,
+    error_config,
+    mask_readers,
+    read_table,
+    write_workbook,
+)
+from readq.config import home
 
-if TYPE_CHECKING:  # polars, the masking and the workbook load when the command runs, not with `readq --help`
+if TYPE_CHECKING:
     import polars as pl
-
-TABLES = {"team": "error_stats_month", "reader": "error_stats_reader_month", "segment": "error_stats_segment_month"}
-KEYS = {"team": ["team"], "reader": ["team", "reader"], "segment": ["team", "segment_no"]}
-RATES = {  # rate column -> (numerator, denominator, factor): how the 合计 row recomputes it
-    "error_rate": ("customers_with_error", "customers_read", 1.0),
-    "errors_per_10k": ("customers_with_error", "customers_read", 10_000.0),
-    "error_rate_meter": ("meters_with_error", "meters_due", 1.0),
-    "error_rate_kwh": ("kwh_error", "kwh_due", 1.0),
-}
-NUMBER_FORMATS = {"count": "#,##0", "kwh": "#,##0.00", "percent": "0.000%", "decimal": "0.00", "text": "@"}
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of the exported table: the mart column, its header cells and its number format."""
-
-    name: str
-    header: str                 # the lower header cell (or the only one)
-    group: str | None = None    # the cell above it, shared with its neighbours of the same group
-    format: str = "count"       # a key of NUMBER_FORMATS
-
-
-def _config() -> dict[str, Any]:
-    return load_toml("errors.toml")
-
-
-def _format_of(name: str, declared: str | None) -> str:
-    if declared:
-        return declared
-    if name in ("team", "reader", "segment_no", "null_reason"):
-        return "text"
-    return "kwh" if name.endswith("_kwh") or name.startswith("kwh_") else "count"
-
-
-def layout(by: str, lang: str = "zh") -> list[Column]:
-    """The table's columns left to right, as config/errors.toml [table] lists them for `by`."""
-    cfg = _config()
-    table = cfg["table"]
-    headers = table["headers"]
-    out: list[Column] = []
-    for entry in table["columns"]:
-        if entry == "@key":
-            out += [Column(k, headers[k][lang], format="text") for k in KEYS[by]]
-        elif entry == "@types":
-            for t in cfg["types"]:
-                code = t["code"].lower()
-                out.append(Column(f"{code}_customers", table["type_customers"][lang], t[lang], "count"))
-                out.append(Column(f"{code}_kwh", table["type_kwh"][lang], t[lang], "kwh"))
-        else:
-            h = headers[entry]
-            out.append(Column(entry, h[lang], h.get("group"), _format_of(entry, h.get("format"))))
-    return out
-
-
-def labels() -> set[str]:
-    """Row names that are labels, not people: the clerk's and the system's rows, '(未指定)'."""
-    cfg = _config()
-    return {p["row"] for p in cfg["parties"] if p["row"]} | {cfg["unattributed"]}
-
-
-def mask_readers(frame: pl.DataFrame, columns: tuple[str, ...] = ("reader",)) -> pl.DataFrame:
-    """`frame` with the reader names of `columns` masked (the name style of [privacy]); labels left as
-    they are."""
-    import polars as pl
-
-    from checks.masking import STYLES
-
-    keep = sorted(labels())
-    return frame.with_columns(pl.when(pl.col(c).is_in(keep)).then(pl.col(c)).otherwise(STYLES["name"](pl.col(c)))
-                              .alias(c) for c in columns if c in frame.columns)
-
-
-def read_table(conn: Any, period: str, by: str) -> pl.DataFrame:
-    """The month's rows of the mart behind `by`, in key order."""
-    keys = ", ".join(KEYS[by])
-    return conn.sql(f"select * from marts.{TABLES[by]} where period = ? order by {keys}", params=[period]).pl()
-
-
-def _sum(column: pl.Series) -> float | int | None:
-    """The sum of a column's values; null when every value is null (no data is not 0)."""
-    return None if column.null_count() == column.len() else column.sum()
-
-
-def total_row(frame: pl.DataFrame, columns: list[Column], name: str) -> dict[str, object]:
-    """The 合计 row: every count and kWh summed over the rows, the rates recomputed from those sums."""
-    row: dict[str, object] = {}
-    for c in columns:
-        if c.format == "text":
-            row[c.name] = None
-        elif c.name not in RATES:
-            row[c.name] = _sum(frame[c.name])
-    for rate, (numerator, denominator, factor) in RATES.items():
-        top, bottom = _sum(frame[numerator]), _sum(frame[denominator])
-        row[rate] = None if top is None or not bottom else factor * top / bottom
-    row[columns[0].name] = name
-    return row
-
-
-def notes(frame: pl.DataFrame, *, masked: bool) -> list[str]:
-    """The lines under the table: definitions, why cells are empty, masking, the config version."""
-    cfg = _config()
-    text = cfg["table"]["notes"]
-    lines = list(text["always"])
-    for code in sorted({r for r in frame["null_reason"].to_list() if r}):
-        lines.append(f"{text['empty']}{cfg['reasons'][code]['zh']}")
-    if masked:
-        lines.append(text["masked"])
-    versions = sorted({v for v in frame["config_version"].to_list() if v})
-    if versions:
-        lines.append(f"{text['config_version']}{', '.join(versions)}")
-    return lines
-
-
-def write_workbook(frame: pl.DataFrame, path: Path, *, period: str, by: str, masked: bool = True) -> int:
-    """Write the 差错统计表 of `frame` (rows of the mart behind `by`) to `path`; the data rows written."""
-    import polars as pl
-    import xlsxwriter
-
-    from checks.exports import XLSXWRITER_OPTIONS, neutralise_formulas
-    from readq.workbook import write_cell
-
-    cfg = _config()
-    table = cfg["table"]
-    columns = layout(by)
-    shown = mask_readers(frame) if masked else frame
-    reasons = {code: r["zh"] for code, r in cfg["reasons"].items()}
-    shown = shown.with_columns(pl.col("null_reason").replace_strict(reasons, default=None, return_dtype=pl.String))
-    body = neutralise_formulas(shown.select([c.name for c in columns]))
-    total = total_row(frame, columns, table["total_row"]["zh"])
-
-    tmp = path.with_name(path.name + ".tmp")
-    book = xlsxwriter.Workbook(str(tmp), XLSXWRITER_OPTIONS)
-    try:
-        sheet = book.add_worksheet(table["sheet"])
-        title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
-        head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "border": 1,
-                                "text_wrap": True, "bg_color": "#DDEBF7"})
-        cell = {k: book.add_format({"num_format": f, "border": 1}) for k, f in NUMBER_FORMATS.items()}
-        bold = {k: book.add_format({"num_format": f, "border": 1, "bold": True}) for k, f in NUMBER_FORMATS.items()}
-        last = len(columns) - 1
-        sheet.merge_range(0, 0, 0, last, f"{table['title']['zh']}（{period}，{table['by'][by]}）", title)
-        i = 0
-        while i < len(columns):  # header rows 1 and 2: a group over its run of columns, else one tall cell
-            group = columns[i].group
-            j = i
-            while group is not None and j + 1 < len(columns) and columns[j + 1].group == group:
-                j += 1
-            if group is None:
-                sheet.merge_range(1, i, 2, i, columns[i].header, head)
-            else:
-                if j > i:
-                    sheet.merge_range(1, i, 1, j, group, head)
-                else:
-                    sheet.write_string(1, i, group, head)
-                for k in range(i, j + 1):
-                    sheet.write_string(2, k, columns[k].header, head)
-            i = j + 1
-        for r, values in enumerate(body.iter_rows(), start=3):
-            for k, (c, value) in enumerate(zip(columns, values, strict=True)):
-                write_cell(sheet, r, k, value, cell[c.format])
-        r = 3 + body.height
-        for k, c in enumerate(columns):
-            write_cell(sheet, r, k, total[c.name], bold[c.format])
-        for n, line in enumerate(notes(frame, masked=masked), start=r + 2):
-            sheet.write_string(n, 0, line)
-        for k, c in enumerate(columns):
-            sheet.set_column(k, k, 16 if c.format == "text" else 11)
-        sheet.freeze_panes(3, len(KEYS[by]))
-    finally:
-        book.close()
-    os.replace(tmp, path)
-    return body.height
-
 
 def _error(text: str) -> None:
     err_console.print(Text(text, style="red"), soft_wrap=True)
@@ -267,7 +101,7 @@ def print_summary(frame: pl.DataFrame, by: str, *, masked: bool) -> None:
     """The table's keys, errors and rates on the terminal (config/errors.toml [table.terminal]; names
     masked as in the workbook)."""
     shown = mask_readers(frame) if masked else frame
-    cfg = _config()["table"]
+    cfg = error_config()["table"]
     cols = [*KEYS[by], *cfg["terminal"]["columns"]]
     table = Table(title=f"差错统计表 {frame['period'][0]}")
     for c in KEYS[by]:

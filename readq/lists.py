@@ -12,7 +12,6 @@ addresses. Sheet names are the team names made safe for a workbook (no []:*?/\\,
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pipelines.reports.error_table import mask_readers
 from readq.config import home
-from readq.errors import mask_readers
 
 console = Console()
-UNSAFE_SHEET = re.compile(r"[\[\]:*?/\\]")
-
-
-def sheet_name(team: str, taken: set[str]) -> str:
-    """A worksheet name for `team`: unsafe characters replaced, at most 31 characters, unique."""
-    base = UNSAFE_SHEET.sub("_", team).strip("'") or "_"
-    name, n = base[:31], 1
-    while name in taken:
-        n += 1
-        name = f"{base[:28]}~{n}"
-    taken.add(name)
-    return name
-
-
 def _source() -> Path:
     h = home()
     source = h.published if h.published.exists() else h.warehouse
@@ -78,35 +63,18 @@ def _period(text: str) -> str:
 
 
 def write_recheck(path: Path, period: str, sample: Any, *, masked: bool) -> int:
-    """One sheet per team: the readings drawn for recheck, reader by reader in draw order."""
-    import polars as pl
+    """The recheck list workbook, a sheet per team (pipelines.reports.sheets.recheck_sheets)."""
+    from pipelines.reports.sheets import recheck_sheets
+    from pipelines.reports.workbook import write_workbook
 
-    from readq.workbook import Column, Sheet, write_workbook
-
-    shown = mask_readers(sample, ("reader",)) if masked else sample
-    shown = shown.with_columns(pl.col("rule_ids").list.join("、").alias("rules"))
-    columns = [Column("reader", "抄表员"), Column("draw_rank", "抽取顺序", "count", 8),
-               Column("segment_no", "抄表段编号", width=14), Column("customer_no", "用户编号", width=14),
-               Column("meter_no", "电能表编号", width=24), Column("flag_severity", "疑似问题等级", width=10),
-               Column("rules", "触发规则", width=24), Column("inclusion_probability", "入样概率", "decimal"),
-               Column("file_name", "来源文件", width=30), Column("source_row", "行号", "count", 8),
-               Column("recheck_result", "复核结果（填写）", width=16)]
-    shown = shown.with_columns(pl.lit(None, pl.String).alias("recheck_result"))
-    taken: set[str] = set()
-    sheets = []
-    for team in sorted(shown["team"].unique().to_list()):
-        rows = shown.filter(pl.col("team") == team).sort("reader", "draw_rank")
-        sheets.append(Sheet(sheet_name(team, taken), f"{team} 复核清单（{period} 抄表，次月复核）", columns, rows, [
-            f"随机种子 {rows['seed'][0]}，复核抽样版本 {rows['recheck_version'][0]}；同一种子与数据重抽结果相同。",
-            "入样概率用于按 Horvitz–Thompson 方法估计抄表员差错率（docs/recheck.md）。"]))
-    return write_workbook(path, sheets)
+    return write_workbook(path, recheck_sheets(period, sample, masked=masked))
 
 
 def write_rotation(path: Path, period: str, plan: Any, segments: Any, loads: Any, *, masked: bool) -> int:
     """The suggested moves, the segments due or in violation, the pairs' loads, what the plan could not do."""
     import polars as pl
 
-    from readq.workbook import Column, Sheet, write_workbook
+    from pipelines.reports.workbook import Column, Sheet, write_workbook
 
     names = ("reader", "partner", "from_reader", "from_partner", "to_reader", "to_partner")
     plan, segments, loads = ((mask_readers(f, names) if masked else f) for f in (plan, segments, loads))

@@ -325,7 +325,7 @@ def test_the_export_of_a_month_without_findings_leaves_the_cells_empty(warehouse
 
 
 def test_counts_of_findings_are_counts_and_energies_are_kwh_in_the_export() -> None:
-    from readq.errors import layout
+    from pipelines.reports.error_table import layout
 
     for by in ("team", "reader", "segment"):
         formats = {c.name: c.format for c in layout(by, "zh")}

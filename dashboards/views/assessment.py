@@ -19,7 +19,7 @@ from dashboards import data
 from dashboards.anomalies import evidence_items, mask_raw_row, md_escape
 from dashboards.components import month_picker, snapshot_with, team_picker, url_choice
 from dashboards.i18n import get_lang, t, t_or
-from readq.assessment import item_label as assessment_item_label
+from pipelines.reports.sheets import item_label as assessment_item_label
 
 FOCUS_KEY, READER_KEY, ENTRY_KEY = "focus", "reader", "entry"
 OLD_KEY, NEW_KEY = "v_old", "v_new"

@@ -1,5 +1,6 @@
-"""Plain tabular workbooks (XLSX) for the exports that are lists, not the seed's two-row 差错统计表:
-one sheet per table, a title row, a header row, the rows, notes under them.
+"""Workbooks (XLSX) of the exports and the monthly report: plain tabular sheets (`Sheet`: a title row, a
+header row, the rows, notes under them) and sheets that write themselves (`SheetWriter`, such as the
+seed's two-row 差错统计表 of pipelines/reports/error_table.py), in one file.
 
 Every text cell goes through checks.exports.neutralise_formulas, xlsxwriter runs with
 XLSXWRITER_OPTIONS (no string becomes a formula or a link), and the file is written beside its
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -36,7 +37,13 @@ class Sheet:
     notes: list[str] = field(default_factory=list)
 
 
-def write_workbook(path: Path, sheets: list[Sheet]) -> int:
+class SheetWriter(Protocol):
+    """A worksheet that lays itself out: `write(book)` adds it to the xlsxwriter book; the data rows written."""
+
+    def write(self, book: Any) -> int: ...
+
+
+def write_workbook(path: Path, sheets: list[Sheet | SheetWriter]) -> int:
     """Write `sheets` to `path` (atomically); the data rows written."""
     import xlsxwriter
 
@@ -52,6 +59,9 @@ def write_workbook(path: Path, sheets: list[Sheet]) -> int:
                                 "bg_color": "#DDEBF7"})
         cell = {k: book.add_format({"num_format": f, "border": 1}) for k, f in FORMATS.items()}
         for s in sheets:
+            if not isinstance(s, Sheet):
+                rows += s.write(book)
+                continue
             sheet = book.add_worksheet(s.name[:31])
             sheet.write_string(0, 0, s.title, title_fmt)
             for k, c in enumerate(s.columns):
