@@ -53,10 +53,24 @@ def wh(tmp_path: Path, cfg: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, P
     conn.close()
 
 
+def upstream(names: set[str]) -> set[str]:
+    """`names` and every mart they read, directly or through another mart."""
+    inputs = {m.name: {i.removeprefix("marts.") for i in m.inputs if i.startswith("marts.")} for m in marts()}
+    wanted, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(inputs[name])
+    return wanted
+
+
 def build(conn: duckdb.DuckDBPyConnection, *periods: str, extra: tuple[str, ...] = ()) -> None:
+    """Rebuild ASSESSMENT_MARTS, `extra` and what they read, in the marts' dependency order."""
+    wanted = upstream(ASSESSMENT_MARTS | set(extra))
     for period in periods:
         for m in marts():
-            if m.name in ASSESSMENT_MARTS or m.name in extra:
+            if m.name in wanted:
                 conn.execute("begin")
                 replace_month(conn, m.name, period)
                 conn.execute("commit")
