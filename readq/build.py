@@ -19,6 +19,7 @@ from checks.periods import accepted_months
 from pipelines.defs.ingest.assets import ingest_month
 from pipelines.defs.marts.assets import MART_ASSETS
 from pipelines.defs.publish.assets import published_warehouse
+from pipelines.defs.reports.assets import monthly_report
 from pipelines.defs.resources import build_resources
 from pipelines.ingest.batch import ingest_and_archive
 from pipelines.ingest.landing import landing_files, period_of_file
@@ -79,11 +80,11 @@ def warehouse_state(data_home: Home) -> tuple[list[str], bool]:
 
 def build_months(data_home: Home, periods: list[str], *, with_ingest: bool,
                  progress: Callable[[str, int, int], None] | None = None) -> dict[str, str]:
-    """Materialize each month (the ingest of its landing files, if `with_ingest`, and every mart) through
-    Dagster; {month: failure message} for the months that failed."""
+    """Materialize each month (the ingest of its landing files, if `with_ingest`, every mart and the
+    monthly report) through Dagster; {month: failure message} for the months that failed."""
     resources = build_resources(data_home)
     instance = instance_for(data_home)
-    assets = [ingest_month, *MART_ASSETS] if with_ingest else MART_ASSETS
+    assets = [ingest_month, *MART_ASSETS, monthly_report] if with_ingest else [*MART_ASSETS, monthly_report]
     failed = {}
     for i, period in enumerate(periods):
         if progress:

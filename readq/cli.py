@@ -8,6 +8,7 @@
     readq query "SQL"         one read-only SELECT on the published snapshot (docs/query.md)
     readq errors / assess     the month's 差错统计表 / 考核 (ranking, 考核记录, version comparison) as XLSX
     readq recheck / rotation  next month's recheck list per team / suggested rotation plan as XLSX
+    readq report              the director's monthly report of a month (HTML and XLSX, zh or en)
 
 Exit status (README "Exit codes"): 0 every file loaded or was a duplicate; 1 an internal error, or the
 marts/snapshot could not be refreshed; 2 at least one file rejected; 3 the data folder or warehouse
@@ -480,6 +481,9 @@ def parser() -> argparse.ArgumentParser:
     from readq.lists import add_parsers as add_list_parsers  # readq recheck / rotation (readq/lists.py)
 
     add_list_parsers(sub)
+    from readq.report import add_parser as add_report_parser  # readq report: the monthly report (readq/report.py)
+
+    add_report_parser(sub)
     return p
 
 

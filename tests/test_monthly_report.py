@@ -104,3 +104,40 @@ def test_a_month_without_data_says_so(snapshot: duckdb.DuckDBPyConnection) -> No
     assert fig.empty
     assert narrative(fig, "zh") == ["2019-01 没有数据：先导入该月的导出文件（readq ingest）或运行 readq demo。"]
     assert "2019-01 has no data" in render_html(fig, "en")
+
+
+def test_the_asset_writes_the_month_into_the_data_folder(built: Home, tmp_path: Path) -> None:
+    import dagster as dg
+
+    from pipelines.defs.reports.assets import monthly_report
+    from pipelines.defs.resources import ReadqHome, WarehouseResource
+    from warehouse.connection import connection_config
+
+    resources = {"duckdb": WarehouseResource(database=str(tmp_path / "warehouse.duckdb"),
+                                             connection_config=connection_config()),
+                 "readq_home": ReadqHome(root=str(built.root))}
+    result = dg.materialize([monthly_report], partition_key=f"{PERIOD}-01", resources=resources)
+    assert result.success
+    html_name, xlsx_name = file_names(PERIOD, "zh")      # config/report.toml lang = "zh"
+    folder = built.reports / PERIOD
+    assert (folder / html_name).exists() and (folder / xlsx_name).exists()
+    meta = result.asset_materializations_for_node("reports__monthly")[0].metadata
+    assert meta["html"].value == str(folder / html_name)
+    with connect(built.published, read_only=True) as conn:
+        first = narrative(gather(conn, PERIOD), "zh")[0]
+    assert first in meta["narrative"].value          # the pipeline's warehouse and the snapshot agree
+
+
+def test_readq_report_writes_english_on_request_and_refuses_a_month_without_data(built: Home, tmp_path: Path,
+                                                                                 capsys: pytest.CaptureFixture) -> None:
+    from readq.cli import main
+
+    out = tmp_path / "out"
+    assert main(["report", "--period", "2024-3", "--lang", "en", "--out", str(out)]) == 0
+    html_name, xlsx_name = file_names(PERIOD, "en")
+    assert (out / PERIOD / html_name).exists() and (out / PERIOD / xlsx_name).exists()
+    said = capsys.readouterr().out
+    assert "Actual-read rate was" in said and html_name in said.replace("\n", "")
+    assert main(["report", "--period", "2019-01"]) == 64
+    assert "no data for 2019-01" in capsys.readouterr().err
+    assert not (built.reports / "2019-01").exists()

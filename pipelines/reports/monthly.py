@@ -41,6 +41,10 @@ from readq.config import config_version, load_toml
 
 HERE = Path(__file__).parent
 LANGS = ("zh", "en")
+# The marts the report reads (its Dagster asset's deps, same month); ops.deliveries gives the coverage.
+READS = ("kpi_centre_month", "kpi_team_month", "assessment_team_month", "assessment_reader_month",
+         "assessment_ledger", "spc_funnel", "reading_flags", "workflow_reports", "rotation_plan",
+         "recheck_sample", "error_stats_month")
 
 
 def words(lang: str) -> dict[str, str]:
@@ -407,5 +411,5 @@ def write_report(conn: duckdb.DuckDBPyConnection, period: str, reports: Path, la
     return Written(folder / html_name, folder / xlsx_name, narrative(fig, lang, masked=masked))
 
 
-__all__ = ["LANGS", "Figures", "Written", "file_names", "gather", "mask_readers", "narrative", "render_html",
+__all__ = ["LANGS", "READS", "Figures", "Written", "file_names", "gather", "mask_readers", "narrative", "render_html",
            "workbook_sheets", "write_report"]
