@@ -44,6 +44,7 @@ PAGES: list[PageSpec] = [
              section_key="nav_section_analysis"),
     PageSpec("workflows.py", "page_workflows", ":material/schedule:", "workflows",
              section_key="nav_section_analysis"),
+    PageSpec("report.py", "page_report", ":material/description:", "report", section_key="nav_section_analysis"),
     PageSpec("quality.py", "page_quality", ":material/fact_check:", "quality", section_key="nav_section_data"),
     PageSpec("query.py", "page_query", ":material/manage_search:", "query", section_key="nav_section_data"),
 ]
