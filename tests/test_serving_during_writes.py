@@ -52,7 +52,7 @@ def test_the_data_layer_answers_from_one_whole_snapshot_during_a_build_and_a_pub
             try:
                 seen.append(state(cached=False))
                 seen.append(state())
-            except BaseException as exc:  # noqa: BLE001 - every failure counts, whatever its type
+            except BaseException as exc:
                 errors.append(exc)
 
     reader = threading.Thread(target=serve)
