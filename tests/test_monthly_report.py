@@ -12,8 +12,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.reports.monthly import file_names, gather, narrative, render_html, write_report
-from readq.config import Home
+from checks.kpis import kpi
+from pipelines.reports.monthly import file_names, fmt_value, gather, narrative, render_html, write_report
+from pipelines.reports.sheets import item_label
+from readq.config import Home, load_toml
 from tests.test_assessment import cfg as cfg  # the fixture, for this module's tests
 from tests.test_cli_assessment import published as published  # the fixture: scores, rotation and recheck
 from warehouse.connection import connect
@@ -56,6 +58,23 @@ def test_the_report_states_the_marts_figures(snapshot: duckdb.DuckDBPyConnection
     worst = snapshot.sql("select team, score from marts.assessment_team_month where period = ? and score is not null "
                          "order by score, team limit 1", params=[PERIOD]).fetchall()[0]
     assert f"考核得分最低的是{worst[0]}（{worst[1]:.2f} 分" in text
+    # per KPI, the teams off target and the one furthest from it
+    teams = snapshot.execute("select count(*) from marts.kpi_team_month where period = ?", [PERIOD]).fetchall()[0][0]
+    named = 0
+    for k in (kpi(i) for i in load_toml("report.toml")["kpis"]):
+        off = snapshot.execute(f"select team, {k.id}, count(*) over () from marts.kpi_team_month "
+                               f"where period = ? and not {k.column('met')} "
+                               f"order by abs({k.id} - {k.column('target')}) desc, team limit 1", [PERIOD]).fetchall()
+        if off:
+            named += 1
+            worst_team = f"{off[0][0]}（{fmt_value(k, off[0][1])}）"
+            assert f"{k.name('zh')} {off[0][2]} 个队（共 {teams} 个），差距最大的是{worst_team}" in text
+    assert named                                         # the hand-built centre has teams off target
+    # the lowest team's largest deduction, from its ledger
+    item, rows, points = snapshot.execute(
+        "select item, count(*), sum(points) from marts.assessment_ledger where period = ? and team = ? "
+        "and points < 0 group by item order by sum(points), item limit 1", [PERIOD, worst[0]]).fetchall()[0]
+    assert f"其考核记录中扣分最多的是{item_label(item)}（{rows:,} 条，合计 {points:.2f} 分）" in text
     # the recheck list's size and the month's files, rows and quarantined rows
     drawn = snapshot.execute("select count(*), count(distinct reader) from marts.recheck_sample where period = ?",
                              [PERIOD]).fetchall()[0]

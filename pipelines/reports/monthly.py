@@ -29,6 +29,7 @@ from checks.mappings import KINDS
 from checks.periods import shift_month
 from pipelines.reports.error_table import ErrorSheet, mask_readers
 from pipelines.reports.sheets import (
+    item_label,
     ledger_frame,
     ranking_sheet,
     reader_scores,
@@ -78,6 +79,7 @@ class Figures:
     coverage: pl.DataFrame                         # kind, files, rows, quarantined, rejected
     missing: list[str]                             # input kinds not delivered this month
     config_versions: list[str] = field(default_factory=list)
+    worst_items: pl.DataFrame = field(default_factory=pl.DataFrame)  # item, rows, points: the lowest team's
 
     @property
     def empty(self) -> bool:
@@ -120,6 +122,14 @@ def gather(conn: duckdb.DuckDBPyConnection, period: str) -> Figures:
         select rule_id, count(*) filter (where period = ?) as flags, count(*) filter (where period = ?) as prev_flags
         from marts.reading_flags where period in (?, ?)
         group by rule_id order by flags desc, rule_id""", [period, prev, period, prev], "reading_flags")
+    worst_items = pl.DataFrame()
+    ranked = scores.filter(pl.col("score").is_not_null()) if scores.height else scores
+    if ranked.height:
+        worst_team = ranked.sort(["score", "team"]).row(0, named=True)["team"]
+        worst_items = _rows(conn, "select item, count(*) as rows, sum(points) as points from marts.assessment_ledger "
+                                  "where period = ? and team = ? and points < 0 group by item "
+                                  "order by points, item limit ?",
+                            [period, worst_team, int(cfg["worst_items"])], "assessment_ledger")
     reports = _rows(conn, "select team, reported_in_time, overdue from marts.workflow_reports where period = ?",
                     [period], "workflow_reports")
     workflow: dict[str, Any] = {"reports": reports.height, "late": 0, "overdue": 0, "overdue_by_team": {}}
@@ -150,7 +160,8 @@ def gather(conn: duckdb.DuckDBPyConnection, period: str) -> Figures:
                    centre_prev=_one(centre.filter(pl.col("period") == prev)) if centre.height else None,
                    trend=trend, teams=teams, scores=scores, signals=signals, rules=rules, workflow=workflow,
                    rotation=rotation, recheck=recheck, coverage=coverage,
-                   missing=[k for k in KINDS if k not in delivered], config_versions=versions)
+                   missing=[k for k in KINDS if k not in delivered], config_versions=versions,
+                   worst_items=worst_items)
 
 
 # -- numbers in words ----------------------------------------------------------------------------------
@@ -204,13 +215,17 @@ def narrative(fig: Figures, lang: str = "zh", *, masked: bool = True) -> list[st
         out.append("".join(kpi_sentence(kpi(i), fig.centre, lang) if lang == "zh" else
                            kpi_sentence(kpi(i), fig.centre, lang) + " " for i in cfg["kpis"]).strip())
         off = []
-        for row in fig.teams.iter_rows(named=True):
-            for i in cfg["kpis"]:
-                k = kpi(i)
-                if row.get(k.column("met")) is False:
-                    off.append(w["off_target_item"].format(team=row["team"], kpi=k.name(lang),
-                                                           value=fmt_value(k, row[k.id]),
-                                                           target=fmt_value(k, row[k.column("target")])))
+        for i in cfg["kpis"]:
+            k = kpi(i)
+            missed = [r for r in fig.teams.iter_rows(named=True) if r.get(k.column("met")) is False]
+            if not missed:
+                continue
+            missed.sort(key=lambda r: (-abs(r[k.id] - r[k.column("target")]), r["team"]))
+            worst = w["off_target_and"].join(
+                w["off_target_team"].format(team=r["team"], value=fmt_value(k, r[k.id]))
+                for r in missed[:int(cfg["off_target_teams"])])
+            off.append(w["off_target_item"].format(kpi=k.name(lang), n=len(missed), teams=fig.teams.height,
+                                                   worst=worst))
         out.append(w["off_target"].format(items=_sep(lang).join(off)) if off else w["all_on_target"])
     ranked = fig.scores.filter(pl.col("score").is_not_null()) if fig.scores.height else fig.scores
     if ranked.height:
@@ -220,8 +235,15 @@ def narrative(fig: Figures, lang: str = "zh", *, masked: bool = True) -> list[st
         if worst.get("rank_change"):
             n = int(worst["rank_change"])
             change = w["rank_change"].format(direction=w["rank_up"] if n > 0 else w["rank_down"], n=abs(n))
-        out.append(w["score_line"].format(team=worst["team"], score=f"{worst['score']:.2f}", rank=worst["rank"],
-                                          change=change, best=best["team"], best_score=f"{best['score']:.2f}"))
+        line = w["score_line"].format(team=worst["team"], score=f"{worst['score']:.2f}", rank=worst["rank"],
+                                      change=change, best=best["team"], best_score=f"{best['score']:.2f}")
+        if fig.worst_items.height:
+            items = w["off_target_and"].join(
+                w["deduction_item"].format(item=item_label(r["item"], lang), rows=f"{r['rows']:,}",
+                                           points=f"{r['points']:.2f}")
+                for r in fig.worst_items.iter_rows(named=True))
+            line += w["deduction_line"].format(items=items)
+        out.append(line)
     else:
         out.append(w["no_scores"])
     if fig.signals.height:
@@ -242,7 +264,7 @@ def narrative(fig: Figures, lang: str = "zh", *, masked: bool = True) -> list[st
         for r in flagged.head(int(cfg["top_rules"])).iter_rows(named=True):
             d = r["flags"] - r["prev_flags"]
             top.append(w["rule_item"].format(rule=r["rule_id"], n=f"{r['flags']:,}",
-                                             change=f"{d:+,}" if r["prev_flags"] else w["no_prev"]))
+                                             change=f"{d:+,}" if r["prev_flags"] else w["rule_new"]))
         out.append(w["rules_line"].format(flags=f"{int(flagged['flags'].sum()):,}",
                                           prev=f"{int(fig.rules['prev_flags'].sum()):,}",
                                           top=_sep(lang).join(top)))
