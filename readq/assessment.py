@@ -67,7 +67,7 @@ def _connect_source() -> tuple[Any, Path]:
     from warehouse.connection import connect
 
     h = home()
-    source = h.published if h.published.exists() else h.warehouse
+    source = h.readable
     if not source.exists():
         raise FileNotFoundError(f"no warehouse at {h.root}: run `readq demo` or `readq ingest` and `readq build`")
     return connect(source, read_only=True), source
@@ -82,16 +82,11 @@ def _fmt(value: object, digits: int = 2) -> str:
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
-    from checks.errors import FileRejected
-    from pipelines.ingest.period import normalize_period
     from pipelines.reports.error_table import mask_readers
-    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, _error
+    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, _error, period_arg
     from warehouse.assessment import UnknownScoring, compare, resolve
 
-    try:
-        period = normalize_period(args.period)
-    except FileRejected as exc:
-        raise UsageError(str(exc)) from None
+    period = period_arg(args.period)
     try:
         conn, source = _connect_source()
     except FileNotFoundError as exc:

@@ -80,7 +80,8 @@ def _error(text: str) -> None:
     err_console.print(Text(text, style="red"), soft_wrap=True)
 
 
-def _progress() -> Progress:
+def progress_bar() -> Progress:
+    """The CLI's progress display (rich): description, bar, done/total, elapsed."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
 
@@ -112,7 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         defaults = load_toml("demo.toml").get("defaults", {})
         end_month = args.end_month or defaults.get("end_month", "2026-10")
-        with _progress() as progress:
+        with progress_bar() as progress:
             summary = generate_demo(h.landing, h.demo_truth, seed=args.seed, customers=args.customers,
                                     months=args.months, end_month=end_month,
                                     progress=_callback(progress, "generate"))
@@ -129,7 +130,7 @@ def _build(h: Home) -> int:
     from readq.build import build
 
     started = time.perf_counter()
-    with _progress() as progress:
+    with progress_bar() as progress:
         report = build(h, progress=_callback(progress, "build"))
     table = Table(title="build")
     table.add_column("step")
@@ -169,7 +170,7 @@ def _export_paths(args: list[str]) -> list[Path]:
     return paths
 
 
-def _period(text: str | None) -> str | None:
+def period_arg(text: str | None) -> str | None:
     """--period as a month (YYYY-MM) the warehouse accepts, or a usage error saying what is wrong."""
     if text is None:
         return None
@@ -210,13 +211,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import json
 
     paths = _export_paths(args.paths)
-    period = _period(args.period)
+    period = period_arg(args.period)
     h = home().ensure()
 
     from readq.ingest import ingest_files, refresh_months
 
     try:
-        with _progress() as progress:
+        with progress_bar() as progress:
             results = ingest_files(h, paths, kind=args.kind, period=period, sheet=args.sheet,
                                    progress=None if args.json else _callback(progress, "ingest"))
         # always: rebuilds the marts of every month whose data changed (these files' months, and any an
@@ -292,7 +293,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from readq.evaluate import describe_source, evaluate, markdown
 
     h = home()
-    snapshot = h.published if h.published.exists() else h.warehouse
+    snapshot = h.readable
     if not snapshot.exists():
         raise UsageError(f"no warehouse under {h.root} yet: run `readq demo` first")
     truth = Path(args.truth) if args.truth else h.demo_truth

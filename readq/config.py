@@ -85,6 +85,12 @@ class Home:
         return self.published_dir / load_toml("readq.toml")["publish"]["snapshot_name"]
 
     @property
+    def readable(self) -> Path:
+        """What the read-only commands read: the published snapshot (what the dashboards show), else the
+        pipeline's own file when nothing was published yet."""
+        return self.published if self.published.exists() else self.warehouse
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 

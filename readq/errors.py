@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -47,29 +46,19 @@ def _error(text: str) -> None:
     err_console.print(Text(text, style="red"), soft_wrap=True)
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
-
-
 def cmd_errors(args: argparse.Namespace) -> int:
     """`readq errors`: write the month's 差错统计表 and print its rows."""
-    from checks.errors import FileRejected
-    from pipelines.ingest.period import normalize_period
-    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError
+    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, period_arg, progress_bar
     from warehouse.connection import connect
 
-    try:
-        period = normalize_period(args.period)
-    except FileRejected as exc:
-        raise UsageError(str(exc)) from None
+    period = period_arg(args.period)
     h = home()
-    source = h.published if h.published.exists() else h.warehouse
+    source = h.readable
     out = Path(args.out) if args.out else h.reports / f"差错统计表_{period}_{args.by}.xlsx"
     if out.suffix.lower() != ".xlsx":
         raise UsageError(f"--out must name an .xlsx file, not {out}")
     table = TABLES[args.by]
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("差错统计表", total=3)
         try:
             with connect(source, read_only=True) as conn:

@@ -25,7 +25,7 @@ from readq.config import home
 console = Console()
 def _source() -> Path:
     h = home()
-    source = h.published if h.published.exists() else h.warehouse
+    source = h.readable
     if not source.exists():
         raise FileNotFoundError(f"no warehouse at {h.root}: run `readq demo` or `readq ingest` and `readq build`")
     return source
@@ -52,14 +52,9 @@ def _read(table: str, period: str, order: str, *, required: bool = True, hint: s
 
 
 def _period(text: str) -> str:
-    from checks.errors import FileRejected
-    from pipelines.ingest.period import normalize_period
-    from readq.cli import UsageError
+    from readq.cli import period_arg
 
-    try:
-        return normalize_period(text)
-    except FileRejected as exc:
-        raise UsageError(str(exc)) from None
+    return str(period_arg(text))
 
 
 def write_recheck(path: Path, period: str, sample: Any, *, masked: bool) -> int:

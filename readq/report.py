@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from pipelines.reports.monthly import LANGS, READS, gather, write_report
@@ -27,22 +26,16 @@ err_console = Console(stderr=True)
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`readq report`: write the month's report files and print its narrative."""
-    from checks.errors import FileRejected
-    from pipelines.ingest.period import normalize_period
-    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError
+    from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, period_arg, progress_bar
     from warehouse.connection import connect
 
-    try:
-        period = normalize_period(args.period)
-    except FileRejected as exc:
-        raise UsageError(str(exc)) from None
+    period = period_arg(args.period)
     h = home()
-    source = h.published if h.published.exists() else h.warehouse
+    source = h.readable
     out = Path(args.out) if args.out else h.reports
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out must name a folder, not the file {out}")
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("monthly report", total=2)
         try:
             with connect(source, read_only=True) as conn:
