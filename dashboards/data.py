@@ -8,8 +8,9 @@ next rerun. Queries are fixed SQL with parameters; nothing from the URL is inter
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 import polars as pl
@@ -17,6 +18,8 @@ import streamlit as st
 
 from checks.mappings import KINDS, load_mapping
 from readq.config import home
+
+T = TypeVar("T")
 
 
 class Snapshot(NamedTuple):
@@ -61,14 +64,19 @@ def _query(snap: Snapshot, sql: str, params: tuple[Any, ...] = ()) -> pl.DataFra
         con.close()
 
 
-def query(snap: Snapshot, sql: str, params: tuple[Any, ...] = ()) -> pl.DataFrame:
-    """Run fixed `sql` with `params` on the snapshot; errors become `SnapshotError`."""
+def reading(read: Callable[..., T], *args: Any) -> T:
+    """`read(*args)` on the snapshot, its DuckDB errors as `SnapshotError` (a missing table, else unreadable)."""
     try:
-        return _query(snap, sql, params)
+        return read(*args)
     except duckdb.CatalogException as exc:
         raise SnapshotError("missing_table", str(exc)) from exc
     except duckdb.Error as exc:
         raise SnapshotError("snapshot_unreadable", str(exc)) from exc
+
+
+def query(snap: Snapshot, sql: str, params: tuple[Any, ...] = ()) -> pl.DataFrame:
+    """Run fixed `sql` with `params` on the snapshot; errors become `SnapshotError`."""
+    return reading(_query, snap, sql, params)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
@@ -84,12 +92,7 @@ def query_many(snap: Snapshot, queries: tuple[tuple[str, tuple[Any, ...]], ...])
     """Run several fixed queries (each `(sql, params)`) on one short-lived connection, cached as one:
     a page that needs a few small results opens the snapshot once, not once per query (an open costs
     tens of milliseconds). Errors become `SnapshotError`, as in `query`."""
-    try:
-        return _query_many(snap, queries)
-    except duckdb.CatalogException as exc:
-        raise SnapshotError("missing_table", str(exc)) from exc
-    except duckdb.Error as exc:
-        raise SnapshotError("snapshot_unreadable", str(exc)) from exc
+    return reading(_query_many, snap, queries)
 
 
 # --- Overview and Errors pages: KPI marts, 差错统计表, control limits, the rows behind a reader ---------

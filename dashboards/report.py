@@ -11,7 +11,7 @@ from typing import NamedTuple
 import duckdb
 import streamlit as st
 
-from dashboards.data import Snapshot, SnapshotError
+from dashboards.data import Snapshot, reading
 
 
 class Report(NamedTuple):
@@ -39,13 +39,8 @@ def _report(snap: Snapshot, period: str, lang: str) -> Report:
 
 
 def report(snap: Snapshot, period: str, lang: str) -> Report:
-    """The month's report in `lang`; errors reading the snapshot become `SnapshotError`."""
-    try:
-        return _report(snap, period, lang)
-    except duckdb.CatalogException as exc:
-        raise SnapshotError("missing_table", str(exc)) from exc
-    except duckdb.Error as exc:
-        raise SnapshotError("snapshot_unreadable", str(exc)) from exc
+    """The month's report in `lang`; errors reading the snapshot become `data.SnapshotError`."""
+    return reading(_report, snap, period, lang)
 
 
 def months(snap: Snapshot) -> list[str]:
