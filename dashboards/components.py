@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from dashboards import data
+from dashboards.anomalies import md_escape
 from dashboards.i18n import DEFAULT_LANG, LANG_NAMES, LANG_STATE_KEY, parse_lang, t
 
 MONTH_KEY = "month"
@@ -47,15 +48,23 @@ def language_switch() -> None:
 
 
 def month_picker(months: Sequence[str]) -> str:
-    """Sidebar month select, newest first; defaults to the latest month."""
+    """Sidebar month select, newest first; defaults to the latest month. A month in the URL that the data
+    does not hold (stale or crafted) is dropped, and the page says so."""
     options = sorted(months, reverse=True)
+    asked = st.query_params.get(MONTH_KEY)
+    if asked is not None and asked not in options:
+        st.info(t("month_not_listed", month=md_escape(asked), latest=options[0]), icon=":material/search_off:")
     value = st.sidebar.selectbox(t("month_label"), options, index=0, key=MONTH_KEY, bind="query-params")
     return value if value in options else options[0]
 
 
 def team_picker(teams: Sequence[str]) -> list[str]:
-    """Sidebar team multiselect; an empty selection means every team."""
+    """Sidebar team multiselect; an empty selection means every team. Teams in the URL that the data does not
+    hold are dropped, and the page says so."""
     options = sorted(teams)
+    unknown = [v for v in st.query_params.get_all(TEAM_KEY) if v not in options]
+    if unknown:
+        st.info(t("team_not_listed", teams=md_escape(t("list_sep").join(unknown))), icon=":material/search_off:")
     chosen = st.sidebar.multiselect(
         t("team_label"),
         options,
@@ -71,9 +80,13 @@ def choice_or_all(label: str, options: Sequence[str], *, key: str, all_label: st
     """Sidebar select with an "all" entry first (the default); returns None for all.
 
     Options are shown as they are (data values such as months and kind codes), so a shared URL
-    means the same in every language.
+    means the same in every language. A URL value not among them is dropped, and the page says so.
     """
     values = [ALL, *options]
+    asked = st.query_params.get(key)
+    if asked is not None and asked not in values:
+        st.info(t("url_value_not_listed", label=label, value=md_escape(asked), all=all_label),
+                icon=":material/search_off:")
     value = st.sidebar.selectbox(
         label,
         values,

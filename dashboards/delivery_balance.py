@@ -205,3 +205,26 @@ def delivery_label(row: dict) -> str:
 
 def csv_file_name(delivery_id: str) -> str:
     return "quarantine_" + re.sub(r"[^0-9A-Za-z_-]+", "_", delivery_id) + ".csv"
+
+
+def kind_coverage(deliveries: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
+    """One row per month (newest first) and a column per kind of `kinds`: the files of that kind and month
+    that loaded (rejected files do not count; 0 = nothing of that kind delivered). Deliveries without a
+    month (rejected before it could be told) are left out."""
+    known = deliveries.filter(pl.col("period").is_not_null() & (pl.col("status") != "rejected"))
+    months = sorted({p for p in deliveries["period"].to_list() if p}, reverse=True)
+    counts = {(p, k): n for p, k, n in known.group_by("period", "kind").len().iter_rows()}
+    return pl.DataFrame(
+        {"period": months, **{k: [counts.get((p, k), 0) for p in months] for k in kinds}},
+        schema={"period": pl.String, **dict.fromkeys(kinds, pl.Int64)},
+    )
+
+
+def missing_kinds(coverage: pl.DataFrame, month: str) -> list[str]:
+    """The kinds of `coverage` (see `kind_coverage`) with no loaded file in `month`, in catalogue order."""
+    row = coverage.filter(pl.col("period") == month)
+    kinds = [c for c in coverage.columns if c != "period"]
+    if row.height == 0:
+        return kinds
+    values = row.row(0, named=True)
+    return [k for k in kinds if not values[k]]

@@ -1,5 +1,5 @@
 """URL filters of the Overview and Errors pages that components.py does not cover: a select of codes
-shown by their names, and the message for a month or team in the URL that the data does not hold.
+shown by their names.
 
 `url_select` keeps `?<key>=` as the option's code (error_rate, reader …), not its label: Streamlit's
 `bind="query-params"` writes and reads the formatted label when a `format_func` is given, so a link
@@ -15,9 +15,7 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboards.anomalies import md_escape
-from dashboards.components import MONTH_KEY, TEAM_KEY
-from dashboards.i18n import get_lang, t
+from dashboards.i18n import get_lang
 
 
 def url_select(label: str, options: Sequence[str], key: str, format_func: Callable[[str], str], not_listed: str,
@@ -50,14 +48,3 @@ def url_select(label: str, options: Sequence[str], key: str, format_func: Callab
         st.query_params[key] = value
     st.session_state[seen] = None if value == values[0] else value
     return value
-
-
-def unknown_url_values(months: Sequence[str], teams: Sequence[str]) -> None:
-    """Tell the user when the URL names a month or team the snapshot does not hold (the month and team
-    pickers drop such values: the latest month, every team)."""
-    asked = st.query_params.get(MONTH_KEY)
-    if asked is not None and asked not in months:
-        st.info(t("ov_month_not_listed", month=md_escape(asked), latest=max(months)), icon=":material/search_off:")
-    unknown = [v for v in st.query_params.get_all(TEAM_KEY) if v not in teams]
-    if unknown:
-        st.info(t("ov_team_not_listed", teams=md_escape(t("list_sep").join(unknown))), icon=":material/search_off:")

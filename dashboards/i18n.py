@@ -53,6 +53,22 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "no_deliveries": "还没有收到任何导出文件（交付登记 ops.deliveries 为空）。",
         "no_deliveries_scope": "所选月份和类型没有交付记录。",
+        "month_not_listed": "链接中的月份“{month}”不在数据中，显示最新月份 {latest}。",
+        "team_not_listed": "链接中的抄表队（{teams}）不在数据中，已忽略。",
+        "drill_not_listed": "链接中的交付“{value}”不在所选范围内，请从列表中选择。",
+        "url_value_not_listed": "链接中的{label}“{value}”不在数据中，显示{all}。",
+        "coverage_title": "各月交付的数据类型",
+        "coverage_caption": (
+            "每格为该月已入库的文件数（被拒收的不计）。未交付的类型，各页相关指标显示为无数据并说明原因，而不是 0。"
+        ),
+        "coverage_not_delivered": "未交付",
+        "coverage_missing": "{month} 未交付 {n} 类数据，以下数字本月无数据（不是 0）：",
+        "coverage_complete": "{month} 各类数据均已交付。",
+        "coverage_effect_readings": "全部抄表指标（实抄率、差错率的分母等）、异常标记、考核得分",
+        "coverage_effect_review_findings": "差错数、差错率、差错统计表、考核中的差错扣分、规则的精确率和召回率",
+        "coverage_effect_field_anomalies": "异常报告及时率、消缺及时率、异常未报和查处窃电的考核项",
+        "coverage_effect_assignments": "抄表段轮换（任期、违规、下月轮换计划）",
+        "coverage_effect_customers": "新装/变更复核率、档案核对",
         "headline_files": "文件",
         "headline_rows": "行",
         "metric_files_received": "收到文件",
@@ -396,6 +412,26 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "no_deliveries": "No exports have been received yet (the delivery registry ops.deliveries is empty).",
         "no_deliveries_scope": "No deliveries for the selected month and kind.",
+        "month_not_listed": "The month “{month}” in the link is not in the data; showing the latest month, {latest}.",
+        "team_not_listed": "The team(s) in the link ({teams}) are not in the data and were ignored.",
+        "drill_not_listed": "The delivery “{value}” in the link is not in the chosen scope; pick one from the list.",
+        "url_value_not_listed": "The {label} “{value}” in the link is not in the data; showing {all}.",
+        "coverage_title": "Kinds delivered per month",
+        "coverage_caption": (
+            "Each cell counts the month's files that loaded (rejected files do not count). For a kind not delivered, "
+            "the pages show its figures as no data, with the reason, never as 0."
+        ),
+        "coverage_not_delivered": "not delivered",
+        "coverage_missing": "{month}: {n} kind(s) not delivered, so these figures have no data this month (not 0):",
+        "coverage_complete": "{month}: every kind was delivered.",
+        "coverage_effect_readings": "every reading KPI (actual-read rate, the error rates' denominators …), the rule "
+                                    "flags, the assessment scores",
+        "coverage_effect_review_findings": "errors, error rates, the error statistics table, the assessment's error "
+                                           "deductions, the rules' precision and recall",
+        "coverage_effect_field_anomalies": "on-time anomaly reports and defect handling, the assessment items for "
+                                           "unreported anomalies and theft found",
+        "coverage_effect_assignments": "segment rotation (tenure, violations, next month's plan)",
+        "coverage_effect_customers": "the review rate of new and changed customers, master-data checks",
         "headline_files": "Files",
         "headline_rows": "Rows",
         "metric_files_received": "Files received",

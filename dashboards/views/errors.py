@@ -37,7 +37,7 @@ from dashboards import overview as ov
 from dashboards.anomalies import md_escape
 from dashboards.charts import funnel_plot, p_chart_panels, pareto_chart
 from dashboards.components import TEAM_KEY, month_picker, published_snapshot, team_picker, url_choice
-from dashboards.filters import unknown_url_values, url_select
+from dashboards.filters import url_select
 from dashboards.i18n import get_lang, t, t_or
 from dashboards.rates import READ_DIGITS
 from readq.config import load_toml
@@ -362,7 +362,6 @@ def main() -> None:
     stats = loaded.stats
     months = sorted(set(stats["period"].to_list()))
     all_teams = sorted(set(stats["team"].to_list()))
-    unknown_url_values(months, all_teams)
     month = month_picker(months)
     teams = team_picker(all_teams)
     cfg = spc_config()

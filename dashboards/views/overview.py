@@ -24,7 +24,7 @@ from dashboards.anomalies import md_escape
 from dashboards.charts import kpi_trend
 from dashboards.components import month_picker, published_snapshot, team_picker
 from dashboards.errors import reader_option
-from dashboards.filters import unknown_url_values, url_select
+from dashboards.filters import url_select
 from dashboards.i18n import get_lang, t, t_or
 from readq.config import load_toml
 
@@ -394,7 +394,6 @@ def main() -> None:
         return
     months = sorted(set(loaded.centre["period"].to_list()))
     all_teams = sorted(set(loaded.teams["team"].to_list()))
-    unknown_url_values(months, all_teams)
     month = month_picker(months)
     chosen = team_picker(all_teams)
     catalogue = loaded.catalogue

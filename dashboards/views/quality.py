@@ -11,8 +11,10 @@ import polars as pl
 import streamlit as st
 
 from checks.exports import csv_bytes
+from checks.mappings import KINDS
 from dashboards import data
 from dashboards import delivery_balance as q
+from dashboards.anomalies import md_escape
 from dashboards.charts import bar_counts
 from dashboards.components import KIND_KEY, MONTH_KEY, choice_or_all, published_snapshot
 from dashboards.i18n import get_lang, t
@@ -143,6 +145,34 @@ def render_balance(df: pl.DataFrame, h: q.Headline) -> None:
         st.warning(t("detail_mismatch", k=h.detail_mismatch) + "\n\n" + body, icon=":material/warning:")
 
 
+def render_coverage(deliveries: pl.DataFrame, month: str | None, labels: data.MappingLabels) -> None:
+    """Which kinds each month delivered; for the chosen month (else the latest) the missing kinds and the
+    figures they leave without data."""
+    st.subheader(t("coverage_title"))
+    cov = q.kind_coverage(deliveries, KINDS)
+    if cov.height == 0:
+        return
+    month = month or cov["period"][0]
+    missing = q.missing_kinds(cov, month)
+    name = kind_label(labels)
+    if missing:
+        lines = "\n".join(f"- **{name(k)}**: {t(f'coverage_effect_{k}')}" for k in missing)
+        st.warning(t("coverage_missing", month=month, n=len(missing)) + "\n\n" + lines, icon=":material/inbox:")
+    else:
+        st.success(t("coverage_complete", month=month), icon=":material/check_circle:")
+    none = t("coverage_not_delivered")
+    table = pl.DataFrame({t("col_period"): cov["period"],
+                          **{name(k): [f"{n:,}" if n else none for n in cov[k].to_list()] for k in KINDS}})
+    st.dataframe(table, hide_index=True, width="stretch", key="quality_coverage")
+    st.caption(t("coverage_caption"))
+
+
+def kind_label(labels: data.MappingLabels) -> Callable[[str], str]:
+    """A kind's name alone in the page's language (its code when the config has no label)."""
+    index = 0 if get_lang() == "zh" else 1
+    return lambda kind: labels.kinds[kind][index] if kind in labels.kinds else kind
+
+
 def render_rejected(df: pl.DataFrame, kind: Callable[[str | None], str]) -> None:
     st.subheader(t("rejected_title"))
     rejected = q.rejected(df)
@@ -259,6 +289,9 @@ def render_drilldown(loaded: Loaded, df: pl.DataFrame) -> None:
     st.subheader(t("drill_title"))
     by_id = {r["delivery_id"]: r for r in df.iter_rows(named=True)}
     labels = {d: q.delivery_label(r) for d, r in by_id.items()}
+    asked = st.query_params.get(DELIVERY_KEY)  # read before the widget drops a value not in the list
+    if asked is not None and asked not in by_id:
+        st.info(t("drill_not_listed", value=md_escape(asked)), icon=":material/search_off:")
     chosen = st.selectbox(
         t("drill_label"),
         list(by_id),
@@ -367,6 +400,7 @@ def main() -> None:
     h = q.headline(df)
     render_headline(h)
     render_balance(df, h)
+    render_coverage(all_deliveries, month, labels)
     render_rejected(df, kind_fmt)
     render_reasons(reasons, labels, kind_fmt)
     render_files(df, kind_fmt)
