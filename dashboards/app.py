@@ -18,6 +18,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from dashboards import access
+from dashboards.anomalies import md_escape
 from dashboards.components import init_language, language_switch
 from dashboards.i18n import t
 
@@ -64,11 +66,48 @@ def navigation() -> StreamlitPage:
     return st.navigation(sections)
 
 
+def signed_in_viewer() -> access.Viewer | None:
+    """Who is looking (config [access]); None after telling the user why nothing is shown (not signed in,
+    not listed, a broken [access] section). Runs before any page, so no page ever runs for such a user."""
+    try:
+        return access.viewer()
+    except access.AccessConfigError as exc:
+        st.error(md_escape(t("access_config_error", error=str(exc))), icon=":material/error:")
+    except access.NotSignedIn as exc:
+        st.title(t("access_title"))
+        if exc.source == "oidc":
+            st.info(t("access_login_prompt"), icon=":material/login:")
+            st.button(t("access_login"), on_click=st.login, icon=":material/login:", key="access_login")
+        else:
+            st.warning(t("access_no_header", header=md_escape(exc.header or "")), icon=":material/no_accounts:")
+    except access.Denied as exc:
+        st.title(t("access_title"))
+        st.error(t("access_denied", user=md_escape(exc.user)), icon=":material/block:")
+    return None
+
+
+def viewer_caption(who: access.Viewer) -> None:
+    """The sidebar says who is looking and what they see (or that this is a single-user local tool)."""
+    if who.user is None:
+        st.sidebar.caption(t("access_local"))
+        return
+    st.sidebar.caption(t("access_user", user=md_escape(who.user), role=t(f"access_role_{who.role}")))
+    st.sidebar.caption(t("access_scope_teams", teams=md_escape(t("list_sep").join(who.teams))) if who.teams
+                       else t("access_scope_all"))
+    if access.config_source() == "oidc":
+        st.sidebar.button(t("access_logout"), on_click=st.logout, icon=":material/logout:", key="access_logout")
+
+
 def main() -> None:
     init_language()
     st.set_page_config(layout="wide", page_title=t("app_title"), page_icon=":material/electric_meter:")
+    who = signed_in_viewer()
+    if who is None:
+        language_switch()
+        return
     pg = navigation()
     language_switch()
+    viewer_caption(who)
     pg.run()
 
 

@@ -8,6 +8,8 @@ next rerun. Queries are fixed SQL with parameters; nothing from the URL is inter
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -17,7 +19,9 @@ import polars as pl
 import streamlit as st
 
 from checks.mappings import KINDS, load_mapping
-from readq.config import home
+from dashboards import access
+from readq.config import home, load_toml
+from warehouse.scoping import ScopingPolicy, write_scoped
 
 T = TypeVar("T")
 
@@ -44,14 +48,56 @@ def snapshot_path() -> Path:
     return home().published
 
 
-def current_snapshot() -> Snapshot | None:
-    """The published snapshot's identity, or None when nothing has been published yet."""
-    path = snapshot_path()
+def _stamp(path: Path) -> Snapshot | None:
     try:
         st_ = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         return None
     return Snapshot(str(path), st_.st_mtime_ns, st_.st_size, st_.st_ino)
+
+
+def current_snapshot() -> Snapshot | None:
+    """What the viewer reads: the published snapshot, or for a team leader (config [access]) its copy cut to
+    their team; None when nothing has been published yet."""
+    snap = _stamp(snapshot_path())
+    if snap is None:
+        return None
+    who = access.viewer()
+    return snap if who.teams is None else scoped(snap, who.teams)
+
+
+SCOPED_DIR = "scoped"          # under the published snapshot's folder
+SCOPED_KEEP_SECONDS = 600      # a copy of an older snapshot is removed once this old (a session may still read it)
+
+
+def scoped(snap: Snapshot, teams: tuple[str, ...]) -> Snapshot:
+    """The copy of `snap` cut to `teams` (warehouse/scoping.py), built on first use and kept beside the
+    snapshot; copies of older snapshots are removed. Errors become `SnapshotError`."""
+    policy = load_toml("readq.toml")["scoping"]
+    published = hashlib.sha256(repr((snap.path, snap.mtime_ns, snap.size, snap.inode)).encode()).hexdigest()[:16]
+    scope = hashlib.sha256(repr((sorted(teams), policy)).encode()).hexdigest()[:16]
+    folder = Path(snap.path).parent / SCOPED_DIR
+    target = folder / f"{published}-{scope}.duckdb"
+    if not target.exists():
+        try:
+            write_scoped(Path(snap.path), teams, target, ScopingPolicy.from_config(policy))
+        except (duckdb.Error, OSError) as exc:
+            raise SnapshotError("snapshot_unreadable", str(exc)) from exc
+        _prune(folder, keep=published)
+    stamp = _stamp(target)
+    if stamp is None:
+        raise SnapshotError("snapshot_unreadable", f"{target} vanished")
+    return stamp
+
+
+def _prune(folder: Path, keep: str) -> None:
+    now = time.time()
+    for old in folder.glob("*.duckdb"):
+        try:
+            if not old.name.startswith(keep) and now - old.stat().st_mtime > SCOPED_KEEP_SECONDS:
+                old.unlink()
+        except OSError:
+            pass  # another session removed it first
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)

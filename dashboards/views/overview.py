@@ -18,7 +18,7 @@ import streamlit as st
 from checks.exports import csv_bytes
 from checks.kpis import Kpi, null_reason
 from checks.kpis import kpis as kpi_catalogue
-from dashboards import data
+from dashboards import access, data
 from dashboards import overview as ov
 from dashboards.anomalies import md_escape
 from dashboards.charts import kpi_trend
@@ -163,8 +163,11 @@ def render_header(month: str, month_rows: pl.DataFrame, chosen: list[str], all_t
     computed = month_rows["computed_at"].max() if month_rows.height else None
     st.caption(t("ov_config_caption", versions=versions,
                  computed=computed.strftime("%Y-%m-%d %H:%M") if computed is not None else "—"))
+    who = access.viewer()
     if chosen:
         st.caption(t("ov_scope_teams", n=len(chosen), teams=md_escape(t("list_sep").join(chosen))))
+    elif who.teams is not None:
+        st.caption(t("ov_scope_access", teams=md_escape(t("list_sep").join(who.teams))))
     else:
         st.caption(t("ov_scope_centre", n=all_teams))
 
