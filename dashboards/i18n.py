@@ -278,6 +278,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "flag_list_title": "{month} 标记明细",
         "severity_label": "严重程度",
         "all_severities": "全部严重程度",
+        "severity_not_listed": "链接中的严重程度不是可用的值，显示全部严重程度。",
+        "an_reader_label": "抄表员",
+        "an_reader_placeholder": "全部抄表员",
+        "an_reader_not_listed": "链接中的抄表员在 {month} 当前筛选的标记中没有，显示全部抄表员。",
         "no_flags_filtered": "{month} 在当前筛选条件下没有标记。",
         "flag_list_caption": "共 {n} 条标记，涉及 {meters} 个计量点。",
         "flag_list_truncated": "只显示前 {shown} 条（共 {n} 条）：可用规则、抄表队或严重程度缩小范围。",
@@ -663,6 +667,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "flag_list_title": "Flags of {month}",
         "severity_label": "Severity",
         "all_severities": "All severities",
+        "severity_not_listed": "The severity in the link is not one of the values; showing every severity.",
+        "an_reader_label": "Meter reader",
+        "an_reader_placeholder": "All readers",
+        "an_reader_not_listed": (
+            "The reader in the link has no flags in {month} under the current filters; showing every reader."
+        ),
         "no_flags_filtered": "No flags in {month} for the current filters.",
         "flag_list_caption": "{n} flags on {meters} metering points.",
         "flag_list_truncated": "Showing the first {shown} of {n} flags: narrow them by rule, team or severity.",

@@ -286,9 +286,29 @@ def test_flag_list_filters_and_evidence(snapshot):
     assert a01["证据"] == "use_kwh: 300 · expected_kwh: 120 · band_high: 192 · history_months: 14"
     assert (a01["规则"], a01["严重程度"], a01["观测值"], a01["期望值"], a01["比值"]) == (
         "电量偏高", "警告", "300", "120", "2.5")
-    at.selectbox(key="anomalies_severity").set_value("fail").run()
+    at.selectbox(key="url_select_severity_zh").set_value("fail").run()
     assert not at.exception
     assert any("没有标记" in i.value for i in at.info)  # HIGH has no fail flag
+    assert at.query_params["severity"] == "fail"     # a shared link keeps the filter
+
+
+def test_a_reader_in_the_url_lists_that_readers_flags_only(snapshot):
+    everyone = frame_with(run_page(rule="HIGH"), "证据")
+    at = run_page(rule="HIGH", reader=f"{READERS[ONE]} · {ONE}")
+    assert at.selectbox(key="reader").value == f"{READERS[ONE]} · {ONE}"
+    flags = frame_with(at, "证据")
+    assert set(flags["抄表员"]) == {READERS[ONE]} and set(everyone["抄表员"]) > {READERS[ONE]}
+    assert sorted(flags["计量点"]) == sorted(everyone[everyone["抄表员"] == READERS[ONE]]["计量点"])
+    assert at.selectbox(key="meter").options == sorted(set(flags["计量点"]), key=list(flags["计量点"]).index)
+
+
+@pytest.mark.parametrize("bad", ["nobody · 抄表一队", "<b>x</b>"])
+def test_a_crafted_reader_or_severity_gives_a_message(snapshot, bad):
+    at = run_page(reader=bad, severity="catastrophic")
+    assert at.selectbox(key="reader").value is None
+    assert any("链接中的抄表员" in i.value for i in at.info)
+    assert any("链接中的严重程度" in i.value for i in at.info)
+    assert frame_with(at, "证据").shape[0] > 0     # every flag, as without the filters
 
 
 def test_selected_meter_history_source_and_masked_raw_row(snapshot):

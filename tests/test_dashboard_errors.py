@@ -302,7 +302,8 @@ def test_from_a_reader_to_the_findings_and_flags_behind_the_number(snapshot):
     assert flags["规则"].tolist() == ["REG_DECREASE", "HIGH"]  # fail first
     assert set(flags["文件"]) == {READINGS_FILE} and flags["行"].tolist() == [12, 11]
     links = {pl_.proto.page: pl_.proto.query_string for pl_ in at.page_link}
-    assert links["anomalies"] == "month=2026-03&team=%E6%8A%84%E8%A1%A8%E4%BA%8C%E9%98%9F"
+    assert links["anomalies"] == ("month=2026-03&team=%E6%8A%84%E8%A1%A8%E4%BA%8C%E9%98%9F"
+                                  "&reader=%E6%9D%8E%E5%A8%9C+%C2%B7+%E6%8A%84%E8%A1%A8%E4%BA%8C%E9%98%9F")
     assert links["readers"] == "month=2026-03&reader=%E6%9D%8E%E5%A8%9C+%C2%B7+%E6%8A%84%E8%A1%A8%E4%BA%8C%E9%98%9F"
     # selecting a flag links to that meter on the Anomalies page
     at.session_state["errors_reader_flags"] = {"selection": {"rows": [1], "columns": [], "cells": []}}

@@ -18,12 +18,15 @@ from dashboards import anomalies as an
 from dashboards import data
 from dashboards.components import ALL, choice_or_all, month_picker, published_snapshot, team_picker, url_choice
 from dashboards.delivery_balance import STATUS_KEYS
+from dashboards.errors import reader_option
+from dashboards.filters import url_select
 from dashboards.forensics import unattributed_reader
 from dashboards.i18n import t, t_or
 
 RULE_KEY = "rule"
 METER_KEY = "meter"
-SEVERITY_KEY = "anomalies_severity"
+SEVERITY_KEY = "severity"
+READER_KEY = "reader"
 DISPLAY_LIMIT = 5_000  # flags listed on screen
 NEEDED = ("marts.meter_readings", "marts.reading_flags")
 
@@ -234,13 +237,19 @@ def flag_frame(flags: pl.DataFrame) -> pl.DataFrame:
 
 def render_flag_list(loaded: Loaded, flags: pl.DataFrame, month: str, teams: list[str], rule: str | None) -> None:
     st.subheader(t("flag_list_title", month=month))
-    severity = st.selectbox(
-        t("severity_label"),
-        [ALL, *an.SEVERITIES],
-        index=0,
-        key=SEVERITY_KEY,
-        format_func=lambda s: t("all_severities") if s == ALL else severity_label(s),
-    )
+    left, right = st.columns(2)
+    severity = url_select(t("severity_label"), [ALL, *an.SEVERITIES], SEVERITY_KEY,
+                          lambda s: t("all_severities") if s == ALL else severity_label(s),
+                          t("severity_not_listed"), where=left)
+    scoped = an.in_scope(flags, teams)
+    readers = {reader_option(r["team"], r["reader"]): (r["team"], r["reader"])
+               for r in scoped.select("team", "reader").unique(maintain_order=True).sort("team", "reader").to_dicts()}
+    with right:
+        chosen_reader = url_choice(t("an_reader_label"), list(readers), READER_KEY, t("an_reader_placeholder"),
+                                   t("an_reader_not_listed", month=month))
+    if chosen_reader is not None:
+        team, reader = readers[chosen_reader]
+        flags = scoped.filter((pl.col("team") == team) & (pl.col("reader") == reader))
     listed = an.filter_flags(flags, teams, rule, None if severity == ALL else severity)
     if listed.height == 0:
         st.info(t("no_flags_filtered", month=month), icon=":material/info:")

@@ -313,13 +313,13 @@ def render_flags(flags: pl.DataFrame | None, month: str, team: str, reader: str)
                          selection_mode="single-row")
     st.caption(t("er_flags_caption", n=flags.height, meters=flags["mp_key"].n_unique()))
     selected = event.selection.rows if event is not None else []
-    params = {"month": month, "team": team}
+    params = {"month": month, "team": team, "reader": er.reader_option(team, reader)}
     if selected and selected[0] < flags.height:
         params["meter"] = flags["mp_key"][selected[0]]
         st.page_link(ANOMALIES_PAGE, label=t("er_open_meter", meter=md_escape(params["meter"])),
                      icon=":material/troubleshoot:", query_params=params)
     else:
-        st.page_link(ANOMALIES_PAGE, label=t("er_open_anomalies", team=md_escape(team)),
+        st.page_link(ANOMALIES_PAGE, label=t("er_open_reader_flags", reader=md_escape(reader)),
                      icon=":material/troubleshoot:", query_params=params)
     st.page_link(READERS_PAGE, label=t("er_open_forensics", reader=md_escape(reader)), icon=":material/badge:",
                  query_params={"month": month, "reader": er.reader_option(team, reader)})
