@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -98,6 +99,38 @@ def viewer_caption(who: access.Viewer) -> None:
         st.sidebar.button(t("access_logout"), on_click=st.logout, icon=":material/logout:", key="access_logout")
 
 
+LAST_PAGE_KEY = "app_last_page"
+
+
+def requested_params() -> dict[str, list[str]]:
+    """The query string this run was asked for, before Streamlit filtered it.
+
+    On a page change Streamlit 1.67 drops from `st.query_params` every parameter bound to a widget of the
+    page before (`populate_from_query_string`), so a link's `?team=` is lost when the page it leaves has a
+    team picker too. The run's own query string still holds it."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return parse_qs(ctx.query_string, keep_blank_values=True) if ctx is not None else {}
+
+
+def adopt_link_filters(page: StreamlitPage) -> None:
+    """Arriving at another page by a link (`st.page_link` with `query_params`: the Overview's "open 城东's
+    errors", the Errors page's "this reader's flags"), the link's filters win over the widget states kept
+    from the page before: their states are dropped and the run restarts, so each widget seeds itself from
+    the URL (a value not among its options is dropped there, with a message) and the URL keeps them."""
+    last = st.session_state.get(LAST_PAGE_KEY)
+    st.session_state[LAST_PAGE_KEY] = page.url_path
+    if last is None or last == page.url_path:
+        return
+    dropped = [k for k in requested_params() if k != "lang" and k not in st.query_params]
+    if dropped:
+        for key in dropped:
+            if key in st.session_state:
+                del st.session_state[key]
+        st.rerun()
+
+
 def main() -> None:
     init_language()
     st.set_page_config(layout="wide", page_title=t("app_title"), page_icon=":material/electric_meter:")
@@ -108,6 +141,7 @@ def main() -> None:
     pg = navigation()
     language_switch()
     viewer_caption(who)
+    adopt_link_filters(pg)
     pg.run()
 
 
