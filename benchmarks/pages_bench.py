@@ -1,0 +1,220 @@
+"""Page-speed benchmark: each dashboard page's server-side script on a published snapshot, and the publish.
+
+    uv run python benchmarks/pages_bench.py --home data [--runs 5]          # a data folder already built
+    uv run python benchmarks/pages_bench.py --customers 100000 --months 24  # build a demo first (slow)
+
+Every page of `dashboards.app.PAGES` runs under Streamlit's AppTest (the same script a browser session
+runs, without the browser), plus the drill-down views (a team's reader on the Errors page, a flagged
+meter on the Anomalies page), --runs times each:
+
+- cold: the data cache cleared before the run (the first visit after a publish);
+- warm: the cache kept (every later visit and rerun).
+
+Every snapshot read goes through `dashboards.data.reading`; it is timed, so each page's slowest query is
+named (the tables it reads). Then `warehouse.publish.publish` copies the pipeline's warehouse to a
+scratch snapshot, --runs times: what every build pays for the dashboards to see it.
+
+Results go to the `pages` section of docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import peak_rss_mb, stamp, write_section  # noqa: E402
+
+TARGET_S = 1.0  # the issue's goal: a page under a second
+TABLE = re.compile(r"\b(?:from|join)\s+((?:marts|ops|raw|quarantine)\.[a-z_]+)", re.I)
+
+
+def tables_of(args: tuple) -> str:
+    """The tables a timed read names (its SQL texts), for the report."""
+    texts = [a for a in args if isinstance(a, str)]
+    for a in args:
+        if isinstance(a, tuple):
+            texts += [q[0] for q in a if isinstance(q, tuple) and q and isinstance(q[0], str)]
+    found = sorted({m.group(1).lower() for t in texts for m in TABLE.finditer(t)})
+    return ", ".join(found)
+
+
+def drill_params(snapshot: Path) -> dict[str, dict[str, str]]:
+    """URL parameters of the drill-down views: the reader and the meter with the most flags of the last month."""
+    import duckdb
+
+    from dashboards.errors import reader_option
+
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        row = con.execute("""
+            with month as (
+                select * from marts.reading_flags where period = (select max(period) from marts.reading_flags)
+            ),
+            top as (select team, reader from month group by all order by count(*) desc, team, reader limit 1)
+            select m.period, m.team, m.reader, m.mp_key from month m join top using (team, reader)
+            group by all order by count(*) desc, m.mp_key limit 1
+        """).fetchall()
+    if not row:
+        return {}
+    month, team, reader, meter = row[0]
+    return {
+        "errors (a reader)": {"page": "views/errors.py", "month": month, "team": team,
+                              "reader": reader_option(team, reader)},
+        "anomalies (a meter)": {"page": "views/anomalies.py", "month": month, "team": team, "meter": meter},
+    }
+
+
+def run_pages(home: Path, runs: int) -> dict:
+    os.environ["READQ_HOME"] = str(home)
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboards import data
+    from dashboards.app import PAGES
+    from readq.config import Home
+
+    h = Home(home)
+    views = {spec.url_path: {"page": f"views/{spec.file}"} for spec in PAGES}
+    views.update(drill_params(h.published))
+    reads: list[tuple[float, str]] = []
+    original = data.reading
+
+    def timed(read, *args):
+        t0 = time.perf_counter()
+        try:
+            return original(read, *args)
+        finally:
+            named = tables_of(args)
+            reads.append((time.perf_counter() - t0, named if named else f"{getattr(read, '__name__', read)}()"))
+
+    data.reading = timed
+    app = str(ROOT / "dashboards" / "app.py")
+
+    def run(params: dict[str, str]) -> AppTest:
+        at = AppTest.from_file(app, default_timeout=600)
+        for k, v in params.items():
+            if k != "page":
+                at.query_params[k] = v
+        return at.switch_page(params["page"])
+
+    for params in views.values():   # imports and first-use costs out of the way
+        run(params).run()
+    results = {}
+    for name, params in views.items():
+        cold, warm, slowest = [], [], []
+        for _ in range(runs):
+            for phase in ("cold", "warm"):
+                if phase == "cold":
+                    st.cache_data.clear()
+                reads.clear()
+                at = run(params)
+                t0 = time.perf_counter()
+                at.run()
+                elapsed = time.perf_counter() - t0
+                if at.exception:
+                    raise RuntimeError(f"{name}: {[e.value for e in at.exception]}")
+                (cold if phase == "cold" else warm).append(elapsed)
+                if phase == "cold" and reads:
+                    slowest.append(max(reads))
+        top = max(slowest) if slowest else (0.0, "—")
+        results[name] = {"cold_s": statistics.median(cold), "warm_s": statistics.median(warm),
+                         "cold_max_s": max(cold), "slowest_read_s": top[0], "slowest_read": top[1]}
+    data.reading = original
+    return results
+
+
+def time_publish(home: Path, runs: int) -> dict:
+    from readq.config import Home
+    from warehouse.connection import connect
+    from warehouse.publish import publish
+
+    h = Home(home)
+    times, size = [], 0
+    with tempfile.TemporaryDirectory(dir=h.root) as tmp:
+        target = Path(tmp) / "warehouse.duckdb"
+        with connect(h.warehouse) as conn:
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                result = publish(conn, target)
+                times.append(time.perf_counter() - t0)
+                size = result.size_bytes
+    return {"publish_s": statistics.median(times), "publish_max_s": max(times), "snapshot_mb": size / 1e6}
+
+
+def build_demo(customers: int, months: int, root: Path) -> None:
+    env = {**os.environ, "READQ_HOME": str(root), "DAGSTER_HOME": str(root / "dagster")}
+    subprocess.run([sys.executable, "-m", "readq.cli", "demo", "--customers", str(customers), "--months", str(months),
+                    "--no-serve"], env=env, check=True, cwd=ROOT)
+
+
+def describe(home: Path) -> str:
+    import duckdb
+
+    from readq.config import Home
+
+    with duckdb.connect(str(Home(home).published), read_only=True) as con:
+        months, meters = con.execute("select count(distinct period), count(*) filter (where period = "
+                                     "(select max(period) from marts.meter_readings)) "
+                                     "from marts.meter_readings").fetchall()[0]
+    return f"{meters:,} readings in the last month, {months} months"
+
+
+def report(pages: dict, pub: dict, runs: int, what: str) -> str:
+    lines = [
+        "## Dashboard pages and the publish (`pages_bench.py`)",
+        "",
+        stamp(runs),
+        "",
+        f"Snapshot: {what}. Each page's script under AppTest (no browser); cold = the data cache cleared first "
+        f"(the first visit after a publish), warm = cached. Target: under {TARGET_S:g} s a page.",
+        "",
+        "| page | cold median (s) | cold max (s) | warm median (s) | slowest read (s) | its tables |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, r in pages.items():
+        flag = "" if r["cold_s"] < TARGET_S else " ⚠"
+        lines.append(f"| {name}{flag} | {r['cold_s']:.2f} | {r['cold_max_s']:.2f} | {r['warm_s']:.2f} | "
+                     f"{r['slowest_read_s']:.2f} | {r['slowest_read']} |")
+    slow = max(pages.items(), key=lambda kv: kv[1]["cold_s"])
+    lines += ["", f"Slowest page (cold): **{slow[0]}**, {slow[1]['cold_s']:.2f} s; its slowest read: "
+                  f"{slow[1]['slowest_read']} ({slow[1]['slowest_read_s']:.2f} s).", "",
+              f"Publish (the whole published layers copied to a new snapshot file): median {pub['publish_s']:.1f} s, "
+              f"max {pub['publish_max_s']:.1f} s, snapshot {pub['snapshot_mb']:,.0f} MB. Peak RSS of the benchmark "
+              f"process: {peak_rss_mb():,.0f} MB."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", type=Path, help="a data folder with a built warehouse and a published snapshot")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = args.home
+    scratch = None
+    if home is None:
+        scratch = tempfile.TemporaryDirectory()
+        home = Path(scratch.name) / "home"
+        build_demo(args.customers, args.months, home)
+    home = home.resolve()
+    pages = run_pages(home, args.runs)
+    pub = time_publish(home, args.runs)
+    body = report(pages, pub, args.runs, describe(home))
+    write_section("pages", body)
+    print(body)
+    if scratch is not None:
+        scratch.cleanup()
+
+
+if __name__ == "__main__":
+    main()
