@@ -55,12 +55,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory) -> Path:
-    """A small demo centre (1,500 customers, 3 months), built and published by `readq demo --no-serve`."""
+    """A small demo centre (1,500 customers, 2 months), built and published by `readq demo --no-serve`."""
     if CHROMIUM is None:
         pytest.skip("Debian chromium not installed (apt-get install chromium)")
     home = tmp_path_factory.mktemp("e2e") / "home"
     env = {**os.environ, "READQ_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
-    subprocess.run([sys.executable, "-m", "readq.cli", "demo", "--customers", "1500", "--months", "3",
+    subprocess.run([sys.executable, "-m", "readq.cli", "demo", "--customers", "1500", "--months", "2",
                     "--no-serve"], env=env, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
     assert (home / "published" / "warehouse.duckdb").exists()
     return home
@@ -127,9 +127,9 @@ def page(browser):
 def settle(page) -> None:
     """Wait until the script has run and the page stopped changing."""
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
-    for _ in range(3):
+    for _ in range(2):
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(300)
     page.wait_for_selector("h1", timeout=60_000)
 
 
