@@ -108,7 +108,16 @@ def run_pages(home: Path, runs: int) -> dict:
 
     for params in views.values():   # imports and first-use costs out of the way
         run(params).run()
-    results = {}
+    # AppTest's own cost per run (it scans every installed package's metadata for components, ~1 s here; a
+    # served app does that once at start): a one-line script's time, subtracted from each page's
+    baseline = []
+    for _ in range(runs):
+        at = AppTest.from_string("import streamlit as st\nst.write('x')", default_timeout=600)
+        t0 = time.perf_counter()
+        at.run()
+        baseline.append(time.perf_counter() - t0)
+    harness = statistics.median(baseline)
+    results = {"_harness_s": harness}
     for name, params in views.items():
         cold, warm, slowest = [], [], []
         for _ in range(runs):
@@ -169,24 +178,31 @@ def describe(home: Path) -> str:
 
 
 def report(pages: dict, pub: dict, runs: int, what: str) -> str:
+    pages = dict(pages)
+    harness = pages.pop("_harness_s")
     lines = [
         "## Dashboard pages and the publish (`pages_bench.py`)",
         "",
         stamp(runs),
         "",
         f"Snapshot: {what}. Each page's script under AppTest (no browser); cold = the data cache cleared first "
-        f"(the first visit after a publish), warm = cached. Target: under {TARGET_S:g} s a page.",
+        f"(the first visit after a publish), warm = cached. Target: under {TARGET_S:g} s a page. AppTest's own "
+        f"cost, {harness:.2f} s a run (a one-line script's run: it scans the installed packages for "
+        "components on every run, which a served app does once), is in every time below; ⚠ marks a page whose "
+        "cold time less that cost is over the target.",
         "",
         "| page | cold median (s) | cold max (s) | warm median (s) | slowest read (s) | its tables |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for name, r in pages.items():
-        flag = "" if r["cold_s"] < TARGET_S else " ⚠"
+        flag = "" if r["cold_s"] - harness < TARGET_S else " ⚠"
         lines.append(f"| {name}{flag} | {r['cold_s']:.2f} | {r['cold_max_s']:.2f} | {r['warm_s']:.2f} | "
                      f"{r['slowest_read_s']:.2f} | {r['slowest_read']} |")
     slow = max(pages.items(), key=lambda kv: kv[1]["cold_s"])
+    over = [n for n, r in pages.items() if r["cold_s"] - harness >= TARGET_S]
     lines += ["", f"Slowest page (cold): **{slow[0]}**, {slow[1]['cold_s']:.2f} s; its slowest read: "
-                  f"{slow[1]['slowest_read']} ({slow[1]['slowest_read_s']:.2f} s).", "",
+                  f"{slow[1]['slowest_read']} ({slow[1]['slowest_read_s']:.2f} s). Over the target: "
+                  f"{', '.join(over) or 'none'}.", "",
               f"Publish (the whole published layers copied to a new snapshot file): median {pub['publish_s']:.1f} s, "
               f"max {pub['publish_max_s']:.1f} s, snapshot {pub['snapshot_mb']:,.0f} MB. Peak RSS of the benchmark "
               f"process: {peak_rss_mb():,.0f} MB."]

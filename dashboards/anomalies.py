@@ -265,34 +265,43 @@ def listed_meters(flags: pl.DataFrame) -> list[str]:
 
 # --- evidence -------------------------------------------------------------------------------------
 
-def _value_text(key: str, value: Any) -> str:
+def _value_text(key: str, value: Any, personal: frozenset[str]) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_value_text(str(k), v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {_value_text(str(k), v, personal)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_value_text(key, v) for v in value) + "]"
+        return "[" + ", ".join(_value_text(key, v, personal) for v in value) + "]"
     text = fmt_number(value)
     # a rule never needs personal data; should one ever carry a personal column, it leaves masked
-    if key in personal_columns(READINGS_KIND) and value is not None:
+    if key in personal and value is not None:
         return mask_text(READINGS_KIND, key, text) or ""
     return text
 
 
-def evidence_items(text: str | None) -> list[tuple[str, str]]:
-    """A flag's evidence (JSON text) as (key, readable value) pairs, in the rule's order."""
+def evidence_items(text: str | None, personal: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    """A flag's evidence (JSON text) as (key, readable value) pairs, in the rule's order. `personal`: the
+    readings' personal columns (read from the mapping when not given)."""
     if text is None or not text.strip():
         return []
     try:
         obj = json.loads(text)
     except ValueError:
         return [("", text)]
+    if personal is None:
+        personal = frozenset(personal_columns(READINGS_KIND))
     if isinstance(obj, dict):
-        return [(str(k), _value_text(str(k), v)) for k, v in obj.items()]
-    return [("", _value_text("", obj))]
+        return [(str(k), _value_text(str(k), v, personal)) for k, v in obj.items()]
+    return [("", _value_text("", obj, personal))]
 
 
-def evidence_text(text: str | None) -> str:
+def evidence_text(text: str | None, personal: frozenset[str] | None = None) -> str:
     """The evidence on one line: `key: value · key: value`."""
-    return " · ".join(f"{k}: {v}" if k else v for k, v in evidence_items(text))
+    return " · ".join(f"{k}: {v}" if k else v for k, v in evidence_items(text, personal))
+
+
+def evidence_texts(texts: Sequence[str | None]) -> list[str]:
+    """`evidence_text` of many flags (a page's flag list), the mapping read once."""
+    personal = frozenset(personal_columns(READINGS_KIND))
+    return [evidence_text(t, personal) for t in texts]
 
 
 # --- the meter's history --------------------------------------------------------------------------

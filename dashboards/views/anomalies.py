@@ -229,7 +229,7 @@ def flag_frame(flags: pl.DataFrame) -> pl.DataFrame:
             t("col_expected"): [an.fmt_number(v) for v in flags["expected"].to_list()],
             t("col_ratio"): [an.fmt_number(v) for v in flags["ratio"].to_list()],
             t("col_history_months"): flags["history_months"],
-            t("col_evidence"): [an.evidence_text(e) for e in flags["evidence"].to_list()],
+            t("col_evidence"): an.evidence_texts(flags["evidence"].to_list()),
             t("col_row"): flags["source_row"],
         }
     )
