@@ -16,11 +16,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -31,10 +28,9 @@ import pytest
 
 from dashboards.app import PAGES
 from readq.config import REPO_ROOT
+from tests.e2e.serving import CHROMIUM, launch, serve
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-APP = REPO_ROOT / "dashboards" / "app.py"
 ARTIFACTS = Path(os.environ.get("READQ_ARTIFACTS", REPO_ROOT / "artifacts" / "screenshots"))
 LEADER, LEADER_TEAM = "wang.qiang", "城东抄表队"
 ACCESS = f"""
@@ -45,12 +41,6 @@ header = "X-Forwarded-User"
 "zhang.wei" = {{ role = "director" }}
 "{LEADER}" = {{ role = "team_leader", team = "{LEADER_TEAM}" }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -64,31 +54,6 @@ def demo_home(tmp_path_factory) -> Path:
                     "--no-serve"], env=env, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
     assert (home / "published" / "warehouse.duckdb").exists()
     return home
-
-
-def serve(home: Path, config: Path | None = None) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "READQ_HOME": str(home)}
-    if config is not None:
-        env["READQ_CONFIG"] = str(config)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true", f"--server.port={port}",
-         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not come up")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +75,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        b = launch(p)
         yield b
         b.close()
 

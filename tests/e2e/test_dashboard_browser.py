@@ -6,15 +6,7 @@ installed, so a developer without it still gets the rest of the suite.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -23,17 +15,10 @@ import pytest
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.resources import build_resources
 from readq.config import Home
+from tests.e2e.serving import launch, serve
 from tests.test_pipeline_month import materialize_month, write_month
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-APP = Path(__file__).parents[2] / "dashboards" / "app.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,37 +26,15 @@ def server(data_home: Home) -> Iterator[str]:
     write_month(data_home.landing)
     assert materialize_month(data_home).success
     assert dg.materialize([published_warehouse], resources=build_resources(data_home)).success
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true", f"--server.port={port}",
-         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        env={**os.environ, "READQ_HOME": str(data_home.root)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not come up")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    yield from serve(data_home.root)
 
 
 @pytest.fixture
 def page():
-    if CHROMIUM is None:
-        pytest.skip("Debian chromium not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         yield browser.new_page()
         browser.close()
 
