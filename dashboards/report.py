@@ -16,31 +16,55 @@ from dashboards.data import Snapshot, reading
 
 class Report(NamedTuple):
     html: str
-    xlsx: bytes
     html_name: str
     xlsx_name: str
     paragraphs: list[str]
     empty: bool
 
 
+def _connect(snap: Snapshot) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
+
+
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def _report(snap: Snapshot, period: str, lang: str) -> Report:
-    from pipelines.reports.monthly import gather, write_report
+    from pipelines.reports.monthly import file_names, gather, narrative, render_html
 
-    con = duckdb.connect(snap.path, read_only=True, config={"python_enable_replacements": False})
+    con = _connect(snap)
     try:
-        empty = gather(con, period).empty
-        with tempfile.TemporaryDirectory(prefix="readq-report-") as tmp:
-            written = write_report(con, period, Path(tmp), lang)
-            return Report(written.html.read_text(encoding="utf-8"), written.xlsx.read_bytes(), written.html.name,
-                          written.xlsx.name, written.paragraphs, empty)
+        fig = gather(con, period)
     finally:
         con.close()
+    html_name, xlsx_name = file_names(period, lang)
+    return Report(render_html(fig, lang, masked=True), html_name, xlsx_name, narrative(fig, lang, masked=True),
+                  fig.empty)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _workbook(snap: Snapshot, period: str, lang: str) -> bytes:
+    from pipelines.reports.monthly import gather, workbook_sheets
+    from pipelines.reports.workbook import write_workbook
+
+    con = _connect(snap)
+    try:
+        sheets = workbook_sheets(con, gather(con, period), lang, masked=True)
+    finally:
+        con.close()
+    with tempfile.TemporaryDirectory(prefix="readq-report-") as tmp:
+        path = Path(tmp) / "report.xlsx"
+        write_workbook(path, sheets)
+        return path.read_bytes()
 
 
 def report(snap: Snapshot, period: str, lang: str) -> Report:
-    """The month's report in `lang`; errors reading the snapshot become `data.SnapshotError`."""
+    """The month's report in `lang` (narrative and HTML; the workbook is `workbook`, written on demand: it
+    is most of the time it takes); errors reading the snapshot become `data.SnapshotError`."""
     return reading(_report, snap, period, lang)
+
+
+def workbook(snap: Snapshot, period: str, lang: str) -> bytes:
+    """The month's XLSX in `lang`, the same sheets `readq report` writes."""
+    return reading(_workbook, snap, period, lang)
 
 
 def months(snap: Snapshot) -> list[str]:

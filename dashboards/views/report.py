@@ -51,7 +51,9 @@ def main() -> None:
         st.download_button(t("report_download_html"), data=written.html.encode("utf-8"),
                            file_name=written.html_name, mime="text/html", icon=":material/download:")
     with right:
-        st.download_button(t("report_download_xlsx"), data=written.xlsx, file_name=written.xlsx_name,
+        # written when clicked (Streamlit calls `data`): the workbook is most of the report's time
+        st.download_button(t("report_download_xlsx"), data=lambda: rp.workbook(snap, month, lang),
+                           file_name=written.xlsx_name, on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:")
     st.subheader(t("report_preview"))
