@@ -8,7 +8,7 @@ crafted values never reach a query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -121,6 +121,25 @@ def snapshot_with(needed: Sequence[str], missing_key: str) -> tuple[data.Snapsho
         st.info(t(missing_key), icon=":material/info:")
         return None
     return snap, tables
+
+
+def snapshot_months(needed: Sequence[str], missing_key: str, months_of: Callable[[data.Snapshot], list[str]],
+                    no_months_key: str) -> tuple[data.Snapshot, set[str], list[str]] | None:
+    """`snapshot_with(needed, missing_key)` and the months `months_of` finds in it; None after telling the user
+    why there are none (unreadable: a warning; no month: `no_months_key`)."""
+    found = snapshot_with(needed, missing_key)
+    if found is None:
+        return None
+    snap, tables = found
+    try:
+        months = months_of(snap)
+    except data.SnapshotError as exc:
+        st.warning(t("snapshot_unreadable", error=exc.detail or exc.reason), icon=":material/warning:")
+        return None
+    if not months:
+        st.info(t(no_months_key), icon=":material/info:")
+        return None
+    return snap, tables, months
 
 
 def url_choice(label: str, options: Sequence[str], key: str, placeholder: str, not_listed: str) -> str | None:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboards import data
 from dashboards import report as rp
-from dashboards.components import month_picker, snapshot_with
+from dashboards.components import month_picker, snapshot_months
 from dashboards.i18n import get_lang, t
 
 NEEDED = ("marts.kpi_centre_month", "ops.deliveries")
@@ -21,18 +21,10 @@ PREVIEW_HEIGHT = 1400
 
 def main() -> None:
     st.title(t("page_report"))
-    found = snapshot_with(NEEDED, "report_missing")
+    found = snapshot_months(NEEDED, "report_missing", rp.months, "report_no_months")
     if found is None:
         return
-    snap, _ = found
-    try:
-        months = rp.months(snap)
-    except data.SnapshotError as exc:
-        st.warning(t("snapshot_unreadable", error=exc.detail or exc.reason), icon=":material/warning:")
-        return
-    if not months:
-        st.info(t("report_no_months"), icon=":material/info:")
-        return
+    snap, _, months = found
     month = month_picker(months)
     lang = get_lang()
     try:

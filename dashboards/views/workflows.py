@@ -16,7 +16,7 @@ from checks.exports import csv_bytes
 from dashboards import data
 from dashboards import workflows as wf
 from dashboards.anomalies import md_escape
-from dashboards.components import month_picker, snapshot_with, team_picker
+from dashboards.components import month_picker, snapshot_months, team_picker
 from dashboards.i18n import t, t_or
 from readq.config import load_toml
 
@@ -164,18 +164,10 @@ def render_teams(reports: pl.DataFrame, segments: pl.DataFrame) -> None:
 
 def main() -> None:
     st.title(t("wf_title"))
-    found = snapshot_with(data.WORKFLOW_TABLES, "wf_no_tables")
+    found = snapshot_months(data.WORKFLOW_TABLES, "wf_no_tables", data.workflow_months, "wf_no_months")
     if found is None:
         return
-    snap, tables = found
-    try:
-        months = data.workflow_months(snap)
-    except data.SnapshotError as exc:
-        st.warning(t("snapshot_unreadable", error=exc.detail or exc.reason), icon=":material/warning:")
-        return
-    if not months:
-        st.info(t("wf_no_months"), icon=":material/info:")
-        return
+    snap, tables, months = found
     month = month_picker(months)
     reports, segments = data.workflows(snap, month)
     teams = team_picker(sorted(set(reports["team"].to_list()) | set(segments["team"].to_list())))
