@@ -37,12 +37,6 @@ Label = Callable[[str], str]
 
 # --- SQL (fixed; values are parameters) ---------------------------------------------------------
 
-TABLES_SQL = """
-select schema_name || '.' || table_name as name
-from duckdb_tables()
-where database_name = current_database()
-"""
-
 # Readings of the month per team: the denominator of every rate (未抄 is not a read).
 READS_SQL = """
 select period, team, count(*) filter (where read_status is distinct from 'MISSED')::bigint as reads

@@ -21,6 +21,7 @@ import streamlit as st
 from checks.mappings import KINDS, load_mapping
 from dashboards import access
 from readq.config import home, load_toml
+from warehouse.schema import RELATIONS_SQL
 from warehouse.scoping import ScopingPolicy, write_scoped
 
 T = TypeVar("T")
@@ -143,15 +144,11 @@ def query_many(snap: Snapshot, queries: tuple[tuple[str, tuple[Any, ...]], ...])
 
 # --- Overview and Errors pages: KPI marts, 差错统计表, control limits, the rows behind a reader ---------
 
-TABLES_SQL = """
-select schema_name || '.' || table_name as name
-from duckdb_tables()
-where database_name = current_database()
-"""
+TABLES_SQL = RELATIONS_SQL      # tables and views (a snapshot's marts are views over its parts)
 
 
 def table_names(snap: Snapshot) -> set[str]:
-    """"schema.table" of every table the snapshot holds (pages check for the marts they need)."""
+    """"schema.table" of every table and view the snapshot holds (pages check for the marts they need)."""
     return set(query(snap, TABLES_SQL)["name"].to_list())
 
 

@@ -85,6 +85,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from pipelines.reports.error_table import mask_readers
     from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, _error, period_arg
     from warehouse.assessment import UnknownScoring, compare, resolve
+    from warehouse.schema import has_relation
 
     period = period_arg(args.period)
     try:
@@ -94,9 +95,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     out_dir = Path(args.out) if args.out else home().reports / period
     with conn:
-        built = conn.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
-                             "and table_name = 'assessment_team_month'").fetchall()[0][0]
-        if not built:
+        if not has_relation(conn, "marts.assessment_team_month"):
             _error(f"{source} has no marts.assessment_team_month (built before the assessment existed): "
                    "run `readq build`")
             return EXIT_UNUSABLE

@@ -50,6 +50,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
     """`readq errors`: write the month's 差错统计表 and print its rows."""
     from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, period_arg, progress_bar
     from warehouse.connection import connect
+    from warehouse.schema import has_relation
 
     period = period_arg(args.period)
     h = home()
@@ -62,9 +63,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
         task = progress.add_task("差错统计表", total=3)
         try:
             with connect(source, read_only=True) as conn:
-                found = conn.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
-                                     "and table_name = ?", [table]).fetchall()[0][0]
-                if not found:
+                if not has_relation(conn, f"marts.{table}"):
                     _error(f"{source} has no marts.{table} (built before this table existed): run `readq build`")
                     return EXIT_UNUSABLE
                 frame = read_table(conn, period, args.by)

@@ -36,12 +36,11 @@ def _read(table: str, period: str, order: str, *, required: bool = True, hint: s
     with nothing to move)."""
     from readq.cli import UsageError
     from warehouse.connection import connect
+    from warehouse.schema import has_relation
 
     source = _source()
     with connect(source, read_only=True) as conn:
-        built = conn.execute("select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
-                             [table]).fetchall()[0][0]
-        if not built:
+        if not has_relation(conn, f"marts.{table}"):
             raise UsageError(f"{source} has no marts.{table} (built before it existed): run `readq build`")
         frame = conn.sql(f"select * from marts.{table} where period = ? order by {order}", params=[period]).pl()
         if frame.is_empty() and required:

@@ -28,6 +28,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """`readq report`: write the month's report files and print its narrative."""
     from readq.cli import EXIT_OK, EXIT_UNUSABLE, UsageError, period_arg, progress_bar
     from warehouse.connection import connect
+    from warehouse.schema import has_relation
 
     period = period_arg(args.period)
     h = home()
@@ -39,9 +40,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         task = progress.add_task("monthly report", total=2)
         try:
             with connect(source, read_only=True) as conn:
-                missing = [t for t in READS if not conn.execute(
-                    "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
-                    [t]).fetchall()[0][0]]
+                missing = [t for t in READS if not has_relation(conn, f"marts.{t}")]
                 if missing:
                     err_console.print(Text(f"{source} has no marts.{', marts.'.join(missing)} "
                                            "(built before these tables existed): run `readq build`", style="red"),

@@ -338,6 +338,8 @@ def test_each_guard_holds_by_itself(snapshot: Path) -> None:
                                  ).fetchall()
         assert databases == [("snapshot", True)]  # the in-memory catalog is gone; the snapshot is read-only
         with pytest.raises(duckdb.InvalidInputException, match="read-only mode"):
+            conn.execute("insert into ops.deliveries (delivery_id) values ('x')")
+        with pytest.raises(duckdb.CatalogException, match="not an table"):   # a mart is a view over its parts
             conn.execute("insert into marts.kpi_team_month (period, team) values ('x', 'y')")
         with pytest.raises(duckdb.CatalogException):  # no writable catalog to create a table in
             conn.execute("create table memory.main.t as select 1")
@@ -357,6 +359,34 @@ def test_each_guard_holds_by_itself(snapshot: Path) -> None:
     finally:
         conn.close()
     assert not Path("/tmp/readq_query_test.csv").exists()
+
+
+def test_only_the_snapshots_own_parts_can_be_read(snapshot: Path, tmp_path: Path) -> None:
+    """The views read Parquet parts beside the snapshot: the guarded connection may open exactly those files,
+    not another Parquet file in the same folder, nor one reached by climbing out of it (where the pipeline's
+    warehouse could be)."""
+    conn = open_readonly_snapshot(snapshot)
+    try:
+        parts = [r[0] for r in conn.execute("select path from ops.snapshot_parts "
+                                            "where table_name = 'marts.kpi_team_month'").fetchall()]
+        assert parts
+        assert conn.execute(f"select count(*) from read_parquet('{parts[0]}')").fetchall()[0][0] > 0
+        stranger = Path(parts[0]).with_name("planted.parquet")
+        outside = snapshot.parent / "outside.parquet"
+        with duckdb.connect() as other:
+            for path in (stranger, outside):
+                other.execute(f"copy (select 1 as x) to '{path}' (format parquet)")
+        try:
+            for path in (stranger, Path(parts[0]).parent / ".." / ".." / outside.name, outside):
+                with pytest.raises(duckdb.PermissionException):
+                    conn.execute(f"select * from read_parquet('{path}')")
+                with pytest.raises(duckdb.PermissionException):
+                    conn.execute(f"select * from read_blob('{path}')")
+        finally:
+            stranger.unlink()
+            outside.unlink()
+    finally:
+        conn.close()
 
 
 def test_no_replacement_scan_of_python_variables(snapshot: Path) -> None:

@@ -10,7 +10,8 @@ The guards are DuckDB's own; tests/test_query.py tries each one at our DuckDB ve
    and refuses a second connection with another configuration, so while a guarded query ran, every
    other page's connection to the snapshot would fail ("different configuration"), and the reverse.
 2. **No external access.** `enable_external_access = false`, set once the snapshot is attached: no
-   file, URL, secret or extension can be reached (`read_csv`, `read_parquet`, `read_json`,
+   file but the snapshot's own Parquet parts (`allowed_paths`: exactly the files its views read, listed in
+   its ops.snapshot_parts), no URL, secret or extension can be reached (`read_csv`, `read_parquet`, `read_json`,
    `read_text`, `read_blob`, `glob`, `COPY`, `EXPORT`, `ATTACH` of a file, `INSTALL`, `LOAD`).
    Python replacement scans are off, so a table name never resolves to a Python variable.
 3. **Locked configuration.** `lock_configuration = true`: `SET`, `RESET`, `PRAGMA` and table
@@ -148,12 +149,25 @@ def open_readonly_snapshot(path: Path, *, memory_limit: str | None = None) -> du
         conn.execute(f"attach ? as {SNAPSHOT_ALIAS} (read_only)", [str(path)])
         conn.execute(f"use {SNAPSHOT_ALIAS}")
         conn.execute("detach memory")  # the in-memory catalog was the only writable one (temp aside)
+        parts = snapshot_parts(conn)
+        if parts:   # the snapshot's views read these files (warehouse/publish.py), and nothing else may be read
+            conn.execute("set allowed_paths = [" + ", ".join("'" + p.replace("'", "''") + "'" for p in parts) + "]")
         conn.execute("set enable_external_access = false")
         conn.execute("set lock_configuration = true")  # last: nothing above can be undone from now on
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def snapshot_parts(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The Parquet files the views of the snapshot open on `conn` read (its ops.snapshot_parts); none for a
+    snapshot without parts (a team's copy holds tables only)."""
+    listed = conn.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                          "and schema_name = 'ops' and table_name = 'snapshot_parts'").fetchall()[0][0]
+    if not listed:
+        return []
+    return [r[0] for r in conn.execute("select path from ops.snapshot_parts").fetchall()]
 
 
 def check_statement(conn: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -205,6 +219,9 @@ def _fetch(conn: duckdb.DuckDBPyConnection, sql: str, rows: int) -> pl.DataFrame
     return rel.limit(rows).pl()
 
 
+_VIEW_WRITE = re.compile(r"is not an? table|Can only (update|delete from) base table")
+
+
 def _failure(exc: duckdb.Error) -> QueryError:
     """DuckDB's error as a refusal (a guard fired while the query was bound or run) or a failure."""
     text = str(exc)
@@ -213,7 +230,7 @@ def _failure(exc: duckdb.Error) -> QueryError:
     if "configuration has been locked" in text:
         option = _OPTION.search(text)
         return QueryRefused("setting", text, kind=option.group(1) if option else "?")
-    if "read-only mode" in text:
+    if "read-only mode" in text or _VIEW_WRITE.search(text):   # a published mart is a view over its parts
         return QueryRefused("read_only", text)
     if isinstance(exc, duckdb.OutOfMemoryException):
         return QueryFailed("memory", text)

@@ -47,6 +47,20 @@ def latest_change(conn: duckdb.DuckDBPyConnection) -> int:
     return int(found[0][0])
 
 
+# Every table and view of the database open on a connection, as "schema.table": in a published snapshot the
+# marts are views over Parquet parts (warehouse/publish.py), so "does it have marts.x" must see both.
+RELATIONS_SQL = """
+select schema_name || '.' || table_name as name from duckdb_tables() where database_name = current_database()
+union all
+select schema_name || '.' || view_name from duckdb_views() where database_name = current_database() and not internal
+"""
+
+
+def has_relation(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database open on `conn` (a warehouse or a snapshot) holds the table or view `schema.table`."""
+    return bool(conn.execute(f"select count(*) from ({RELATIONS_SQL}) where name = ?", [name]).fetchall()[0][0])
+
+
 def _existing_version(conn: duckdb.DuckDBPyConnection) -> int | None:
     """The schema version of the warehouse open on `conn`; None if it holds no warehouse yet."""
     tables = {r[0] for r in conn.execute(

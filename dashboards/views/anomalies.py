@@ -59,7 +59,7 @@ def load() -> Loaded | None:
     if snap is None:
         return None
     try:
-        tables = set(data.query(snap, an.TABLES_SQL)["name"].to_list())
+        tables = data.table_names(snap)
         missing = [name for name in NEEDED if name not in tables]
         if missing:
             st.info(t("no_flag_tables", tables=", ".join(missing)), icon=":material/info:")

@@ -39,6 +39,7 @@ from pipelines.reports.sheets import (
 )
 from pipelines.reports.workbook import Column, Sheet, SheetWriter, write_workbook
 from readq.config import config_version, load_toml
+from warehouse.schema import has_relation
 
 HERE = Path(__file__).parent
 LANGS = ("zh", "en")
@@ -87,8 +88,7 @@ class Figures:
 
 
 def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(conn.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                             [schema, table]).fetchall()[0][0])
+    return has_relation(conn, f"{schema}.{table}")
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any], table: str) -> pl.DataFrame:

@@ -19,7 +19,8 @@ from warehouse.schema import ensure_schema
     automation_condition=dg.AutomationCondition.eager(),
 )
 def published_warehouse(duckdb: DuckDBResource, readq_home: ReadqHome) -> dg.MaterializeResult:
-    """Copy marts, the delivery registry and quarantine reasons into the dashboards' snapshot."""
+    """Publish the dashboards' snapshot: the Parquet parts of the months that changed, then a new snapshot
+    file (views over the parts, the delivery registry, quarantine reasons) swapped in atomically."""
     target = readq_home.paths.published
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
@@ -27,5 +28,9 @@ def published_warehouse(duckdb: DuckDBResource, readq_home: ReadqHome) -> dg.Mat
     return dg.MaterializeResult(metadata={
         "path": str(result.path),
         "size_bytes": result.size_bytes,
+        "parts_written": result.parts_written,
+        "parts_kept": len(result.parts) - result.parts_written,
+        "parts_removed": result.removed,
+        "months_written": dg.MetadataValue.json(sorted({p.period for p in result.parts if p.written})),
         "tables": dg.MetadataValue.json(result.tables),
     })
