@@ -219,7 +219,7 @@ def report(pages: dict, pub: dict, runs: int, what: str) -> str:
     pages = dict(pages)
     harness = pages.pop("_harness_s")
     lines = [
-        "## Dashboard pages and the publish (`pages_bench.py`)",
+        f"## Dashboard pages and the publish, {what} (`pages_bench.py`)",
         "",
         stamp(runs),
         "",
@@ -259,6 +259,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--section", default="pages",
+                        help="the section of docs/BENCHMARKS.md to write (one per demo size)")
     args = parser.parse_args()
     home = args.home
     scratch = None
@@ -271,7 +273,7 @@ def main() -> None:
     pages = run_pages(home, args.runs)
     pub = time_publish(home, args.runs)
     body = report(pages, pub, args.runs, describe(home))
-    write_section("pages", body)
+    write_section(args.section, body)
     print(body)
     if scratch is not None:
         scratch.cleanup()
