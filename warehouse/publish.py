@@ -20,7 +20,8 @@ partial file under its name.
 The new snapshot file is written to `<snapshot>.next`, closed and swapped in with `os.replace`. Readers
 see the old snapshot with its parts or the new one with its parts, never a mix and never a partial file.
 The parts only the old snapshot used are kept for config/readq.toml [publish] keep_retired_seconds (a
-reader may still be reading them), then removed by a later publish. A moved data folder needs a new publish:
+reader may still be reading them), then removed by a later publish. A moved data folder needs a new publish
+(`readq build` publishes every time):
 the views name their parts by absolute path. `ops.snapshot_parts` in the snapshot lists every part
 (warehouse/query.py allows the guarded Query connection to read exactly those files).
 """
