@@ -9,6 +9,7 @@ records them with the reason (they are never silently left behind)."""
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,10 +60,59 @@ def ensure_dagster_home(dagster_home: Path) -> Path:
 
 
 def instance_for(data_home: Home) -> dg.DagsterInstance:
-    """The Dagster instance under READQ_HOME, so runs made here show in `readq ui`."""
+    """The Dagster instance under READQ_HOME, so runs made here show in `readq ui`; runs a killed readq left
+    behind are closed first (`release_dead_runs`)."""
     os.environ.setdefault("DAGSTER_HOME", str(data_home.dagster_home))
     ensure_dagster_home(Path(os.environ["DAGSTER_HOME"]))
-    return dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
+    release_dead_runs(instance)
+    return instance
+
+
+# Tags of every run readq starts in-process: the process and machine that run it, so a later readq can tell
+# a run whose process is gone (killed, a power cut) from one still running.
+PID_TAG, HOST_TAG = "readq/pid", "readq/host"
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+def run_tags() -> dict[str, str]:
+    return {"readq/trigger": "cli", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                 # another user's process: alive
+    return True
+
+
+def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Close the runs a readq process on this machine started and did not finish because it is gone (kill -9):
+    mark them failed and free the pool slots they held. A killed run keeps its slot in the `duckdb` pool
+    (limit 1) for ever, and every later run would wait for it. Runs of other processes (the daemon, `dg dev`)
+    are left alone unless they finished and still hold a slot. The run ids released."""
+    released = []
+    host = socket.gethostname()
+    holders = instance.event_log_storage.get_concurrency_run_ids()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.NOT_STARTED,
+                                                                 dg.DagsterRunStatus.STARTING,
+                                                                 dg.DagsterRunStatus.STARTED])):
+        pid = run.tags.get(PID_TAG)
+        if run.tags.get(HOST_TAG) == host and pid and pid.isdigit() and int(pid) != os.getpid() \
+                and not _alive(int(pid)):
+            instance.report_run_failed(run, message=f"readq process {pid} ended without finishing this run "
+                                                    "(killed?); closed by the next readq run")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    for run_id in holders - set(released):
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.status in FINISHED:
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+            released.append(run_id)
+    return released
 
 
 def _in_range(period: str) -> bool:
@@ -90,7 +140,7 @@ def build_months(data_home: Home, periods: list[str], *, with_ingest: bool,
         if progress:
             progress(f"month {period}", i, len(periods))
         result = dg.materialize(assets, partition_key=partition_of(period), resources=resources, instance=instance,
-                                raise_on_error=False, tags={"readq/trigger": "cli"}, run_config=QUIET)
+                                raise_on_error=False, tags=run_tags(), run_config=QUIET)
         if not result.success:
             failed[period] = _failure_message(result)
     return failed
@@ -99,7 +149,8 @@ def build_months(data_home: Home, periods: list[str], *, with_ingest: bool,
 def publish_snapshot(data_home: Home) -> str | None:
     """Publish the dashboards' snapshot through Dagster; the failure message, or None."""
     result = dg.materialize([published_warehouse], resources=build_resources(data_home),
-                            instance=instance_for(data_home), raise_on_error=False, run_config=QUIET)
+                            instance=instance_for(data_home), raise_on_error=False, tags=run_tags(),
+                            run_config=QUIET)
     return None if result.success else _failure_message(result)
 
 
