@@ -43,10 +43,11 @@ def two_months(data_home: Home) -> Home:
 def dump(snapshot: Path) -> dict[str, list[tuple]]:
     """Every relation of the snapshot, its rows sorted (NULLs first)."""
     with duckdb.connect(str(snapshot), read_only=True) as con:
-        names = [r[0] for r in con.execute("select schema_name || '.' || table_name from duckdb_tables() "
-                                           "where database_name = current_database() and table_name <> 'snapshot_parts' "
-                                           "union all select schema_name || '.' || view_name from duckdb_views() "
-                                           "where database_name = current_database() and not internal").fetchall()]
+        names = [r[0] for r in con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where database_name = current_database() and table_name <> 'snapshot_parts' "
+            "union all select schema_name || '.' || view_name from duckdb_views() "
+            "where database_name = current_database() and not internal").fetchall()]
         return {n: sorted(con.execute(f"select * from {n}").fetchall(), key=repr) for n in names}
 
 
@@ -104,8 +105,8 @@ def test_the_snapshot_holds_what_the_warehouse_holds(two_months: Home) -> None:
                     assert extra == 0, f"{table}: {extra} rows in {a} that {b} lacks"
             # the delivered rows behind every flag and ledger row, whatever their month, once each
             for kind, sql in SOURCE_ROWS.items():
-                behind = conn.execute(f"select delivery_id, source_row, sheet from ({sql.replace('$period', 'r.period')})"
-                                      ).fetchall()
+                every_month = sql.replace("$period", "r.period")
+                behind = conn.execute(f"select delivery_id, source_row, sheet from ({every_month})").fetchall()
                 published = conn.execute(f"select delivery_id, source_row, sheet from snap.raw.{kind}").fetchall()
                 assert sorted(published, key=repr) == sorted(set(behind), key=repr), kind
             assert result.tables["raw.readings"] > 0 and result.tables["marts.meter_readings"] > 0
