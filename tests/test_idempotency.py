@@ -12,9 +12,8 @@ import pytest
 from readq.config import Home
 from readq.demo import generate_demo
 from readq.ingest import ingest_files, refresh_months
-from warehouse.checksums import mart_checksums, table_checksum
+from warehouse.checksums import mart_checksums, published_checksums
 from warehouse.connection import connect
-from warehouse.marts import marts
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +49,7 @@ def checksums(h: Home) -> tuple[dict, dict]:
     with connect(h.warehouse, read_only=True) as conn:
         warehouse = mart_checksums(conn)
     with duckdb.connect(str(h.published), read_only=True) as snap:
-        published = {m.name: table_checksum(snap, f"marts.{m.name}") for m in marts() if m.name != "point_history"}
+        published = published_checksums(snap)
     return warehouse, published
 
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import duckdb
 
+from checks.casting import quote
 from warehouse.marts import marts
 
 VOLATILE = ("computed_at", "built_at")
 DOUBLE_DIGITS = 6
 FLOATS = ("DOUBLE", "FLOAT", "REAL")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def table_checksum(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, tuple[int, str]]:
@@ -29,7 +26,7 @@ def table_checksum(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, tup
     columns = [(c, t) for c, t in conn.execute(
         "select column_name, data_type from duckdb_columns() where database_name = current_database() "
         "and schema_name = ? and table_name = ? order by column_index", [schema, name]).fetchall() if c not in VOLATILE]
-    listed = ", ".join(f"round({_ident(c)}, {DOUBLE_DIGITS})" if t in FLOATS else _ident(c) for c, t in columns)
+    listed = ", ".join(f"round({quote(c)}, {DOUBLE_DIGITS})" if t in FLOATS else quote(c) for c, t in columns)
     rows = conn.execute(f"select period, count(*), sum(hash({listed})::hugeint)::varchar from {table} "
                         "group by period order by period").fetchall()
     return {p: (int(n), str(h)) for p, n, h in rows}
@@ -38,3 +35,11 @@ def table_checksum(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, tup
 def mart_checksums(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, tuple[int, str]]]:
     """{mart: {period: (rows, hash)}} of every mart of warehouse/sql/ in the database open on `conn`."""
     return {m.name: table_checksum(conn, f"marts.{m.name}") for m in marts()}
+
+
+def published_checksums(snapshot: duckdb.DuckDBPyConnection) -> dict[str, dict[str, tuple[int, str]]]:
+    """The same of every published mart, on a connection to a snapshot (warehouse/publish.py keeps its
+    INTERNAL marts in the warehouse)."""
+    from warehouse.publish import INTERNAL
+
+    return {m.name: table_checksum(snapshot, f"marts.{m.name}") for m in marts() if f"marts.{m.name}" not in INTERNAL}

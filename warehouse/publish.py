@@ -41,7 +41,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from checks.casting import quote
 from checks.masking import mask_column, personal_columns
+from checks.values import sql_literal
 from readq.config import load_toml
 from warehouse.schema import latest_change
 
@@ -112,14 +114,6 @@ class PublishResult:
         return sum(p.written for p in self.parts)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _digest(*values: object) -> str:
     return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()[:16]
 
@@ -157,10 +151,10 @@ def _write(conn: duckdb.DuckDBPyConnection, select: str, params: dict[str, objec
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
     if order:
-        select = f"select * from ({select}) order by {', '.join(_ident(c) for c in order)}"
+        select = f"select * from ({select}) order by {', '.join(quote(c) for c in order)}"
     options = f", row_group_size {ORDERED_ROW_GROUP}" if order else ""
     try:
-        conn.execute(f"copy ({select}) to {_literal(str(tmp))} (format parquet{options})", params)
+        conn.execute(f"copy ({select}) to {sql_literal(str(tmp))} (format parquet{options})", params)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -222,8 +216,8 @@ def _source_parts(conn: duckdb.DuckDBPyConnection, kind: str, folder: Path,
 
 def _view_sql(conn: duckdb.DuckDBPyConnection, table: str, parts: list[Part]) -> str:
     """A view over `parts` with the warehouse table's columns and types."""
-    columns = ", ".join(f"cast({_ident(c)} as {t}) as {_ident(c)}" for c, t in _columns(conn, table))
-    files = ", ".join(_literal(str(p.path)) for p in parts)
+    columns = ", ".join(f"cast({quote(c)} as {t}) as {quote(c)}" for c, t in _columns(conn, table))
+    files = ", ".join(sql_literal(str(p.path)) for p in parts)
     return f"select {columns} from read_parquet([{files}])"
 
 
@@ -287,13 +281,13 @@ def publish(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishResult:
         for schema in ("marts", "raw", *WHOLE):
             conn.execute(f"create schema if not exists snapshot.{schema}")
         for table in whole:
-            columns = ", ".join(_ident(c) for c, _ in _columns(conn, table))
+            columns = ", ".join(quote(c) for c, _ in _columns(conn, table))
             conn.execute(f"create table snapshot.{table} as select {columns} from {table}")
         for table, found in by_table.items():
             if found:
                 conn.execute(f"create view snapshot.{table} as {_view_sql(conn, table, found)}")
             else:   # no month yet: an empty table of the same shape
-                columns = ", ".join(_ident(c) for c, _ in _columns(conn, table))
+                columns = ", ".join(quote(c) for c, _ in _columns(conn, table))
                 conn.execute(f"create table snapshot.{table} as select {columns} from {table} limit 0")
         conn.execute(f"create table snapshot.{PARTS_TABLE} (table_name varchar, period varchar, path varchar)")
         if parts:

@@ -42,7 +42,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from checks.values import sql_literal
 from readq.config import load_toml
+from warehouse.schema import has_relation
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
 SNAPSHOT_ALIAS = "snapshot"
@@ -151,7 +153,7 @@ def open_readonly_snapshot(path: Path, *, memory_limit: str | None = None) -> du
         conn.execute("detach memory")  # the in-memory catalog was the only writable one (temp aside)
         parts = snapshot_parts(conn)
         if parts:   # the snapshot's views read these files (warehouse/publish.py), and nothing else may be read
-            conn.execute("set allowed_paths = [" + ", ".join("'" + p.replace("'", "''") + "'" for p in parts) + "]")
+            conn.execute("set allowed_paths = [" + ", ".join(sql_literal(p) for p in parts) + "]")
         conn.execute("set enable_external_access = false")
         conn.execute("set lock_configuration = true")  # last: nothing above can be undone from now on
     except BaseException:
@@ -163,9 +165,7 @@ def open_readonly_snapshot(path: Path, *, memory_limit: str | None = None) -> du
 def snapshot_parts(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """The Parquet files the views of the snapshot open on `conn` read (its ops.snapshot_parts); none for a
     snapshot without parts (a team's copy holds tables only)."""
-    listed = conn.execute("select count(*) from duckdb_tables() where database_name = current_database() "
-                          "and schema_name = 'ops' and table_name = 'snapshot_parts'").fetchall()[0][0]
-    if not listed:
+    if not has_relation(conn, "ops.snapshot_parts"):
         return []
     return [r[0] for r in conn.execute("select path from ops.snapshot_parts").fetchall()]
 
